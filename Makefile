@@ -1,0 +1,51 @@
+# Two commands on a fresh machine with only Python: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export LANGGRAPH_CLI_NO_ANALYTICS := 1
+export LANGSMITH_TRACING := false
+export LANGGRAPH_NO_VERSION_CHECK := 1
+
+.PHONY: demo test lint format typecheck bench studio install clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Re-install whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,llm]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/auraquant demo
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy tools memos agents graph decisions exchange backtest auraquant
+
+bench: $(VENV)/.installed-dev
+	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+# langgraph dev, offline: telemetry and version checks off so it starts and stops cleanly.
+studio: $(VENV)/.installed-dev
+	$(BIN)/langgraph dev --no-browser --port 2124
+
+clean:
+	rm -rf $(VENV) .auraquant

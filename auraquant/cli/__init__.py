@@ -1,0 +1,38 @@
+"""The ``auraquant`` command line (Typer). Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from auraquant.cli import backtest as backtest_cli
+from auraquant.cli import data as data_cli
+from auraquant.cli import exchange as exchange_cli
+from auraquant.cli import meet as meet_cli
+from auraquant.cli import memo as memo_cli
+from auraquant.settings import apply_home, get_settings
+
+app = typer.Typer(
+    name="auraquant",
+    help="AuraQuant: an AI trading desk for crypto futures.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """AuraQuant: agents debate, a risk gate disposes, every step is logged."""
+    apply_home(get_settings())
+
+
+app.add_typer(data_cli.app, name="data")
+app.command("memo")(memo_cli.memo)
+app.add_typer(exchange_cli.app, name="exchange")
+app.command("backtest")(backtest_cli.backtest)
+app.command("meet")(meet_cli.meet)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,54 @@
+"""Settings from the environment and ``.env`` (pydantic-settings). Secrets are ``SecretStr``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything AuraQuant reads from the environment; every field is optional."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    home: Path = Field(default=Path(".auraquant"), validation_alias="AURAQUANT_HOME")
+    data: Path | None = Field(default=None, validation_alias="AURAQUANT_DATA")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    model: str = Field(default="offline", validation_alias="AURAQUANT_MODEL")
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    google_api_key: SecretStr | None = Field(default=None, validation_alias="GOOGLE_API_KEY")
+    weex_api_key: SecretStr | None = Field(default=None, validation_alias="WEEX_API_KEY")
+    weex_secret_key: SecretStr | None = Field(default=None, validation_alias="WEEX_SECRET_KEY")
+    weex_passphrase: SecretStr | None = Field(default=None, validation_alias="WEEX_PASSPHRASE")
+    weex_base_url: str = Field(
+        default="https://api-contract.weex.com", validation_alias="WEEX_BASE_URL"
+    )
+    coingecko_api_key: SecretStr | None = Field(default=None, validation_alias="COINGECKO_API_KEY")
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the scanners that prove none leaks into output."""
+        secrets = [
+            self.openai_api_key, self.google_api_key, self.weex_api_key,
+            self.weex_secret_key, self.weex_passphrase, self.coingecko_api_key,
+        ]
+        return [s.get_secret_value() for s in secrets if s and s.get_secret_value()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once. Tests call ``get_settings.cache_clear()``."""
+    return Settings()
+
+
+def apply_home(settings: Settings) -> None:
+    """Export ``AURAQUANT_HOME``/``AURAQUANT_DATA`` so packages below the shell see ``.env`` too."""
+    import os
+
+    os.environ["AURAQUANT_HOME"] = str(settings.home)
+    if settings.data:
+        os.environ["AURAQUANT_DATA"] = str(settings.data)

@@ -1,0 +1,1 @@
+"""Decisions: the schema, the deterministic risk gate, the circuit breaker and the journal."""

@@ -1,0 +1,1 @@
+"""The exchange contract and its implementations (virtual, WEEX) and the executor."""

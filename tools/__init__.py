@@ -1,0 +1,1 @@
+"""Read the world without look-ahead: stores, indicators, correlation, news scoring, universe."""
