@@ -66,6 +66,10 @@ class Order(BaseModel):
     parent_id: str | None = Field(default=None, description="bracket entry this child belongs to")
     oco_id: str | None = Field(default=None, description="the partner cancelled when this fills")
     reason: str | None = Field(default=None, description="why REJECTED / CANCELED / EXPIRED")
+    triggered_at: datetime | None = Field(default=None, description="when a stop triggered")
+    role: str | None = Field(
+        default=None, description="entry | stop_loss | take_profit | liquidation (bracket legs)"
+    )
 
 
 class Fill(BaseModel):
@@ -79,9 +83,23 @@ class Fill(BaseModel):
     price: float
     fee: float
     liquidity: str = Field(description="MAKER or TAKER")
-    slippage: float = 0.0
+    slippage: float = Field(default=0.0, description="quote-currency cost vs reference_price")
+    ts: datetime = Field(description="open time of the bar the fill happened in")
+    realized_pnl: float = Field(default=0.0, description="gross FIFO PnL closed, before fee")
+    reference_price: float | None = Field(
+        default=None, description="the open, trigger or limit price the fill is measured from"
+    )
+
+
+class FundingPayment(BaseModel):
+    """One funding settlement on a perpetual position (amount > 0 received, < 0 paid)."""
+
+    symbol: str
     ts: datetime
-    realized_pnl: float = 0.0
+    rate: float
+    quantity: float = Field(description="signed position quantity at the funding time")
+    price: float
+    amount: float
 
 
 class Position(BaseModel):

@@ -122,3 +122,17 @@ class Memo(BaseModel):
             if s.name == name:
                 return s
         return None
+
+
+# --- Catalogue additions (memo builder, issue 2) ----------------------------------------------
+F_AS_OF = "market.as_of"  # value = ISO time the latest finest bar used closed (freshness)
+# Further market return windows follow the same pattern: market.return_<N>h / market.return_<N>d.
+# Unknown ids the builder emits (Unknown.id; kind in parentheses)
+U_NO_NEWS = "unknown.no_news"  # (news) no headline about the symbol or the market in N hours
+U_DATA_GAP = "unknown.data_gap"  # (data_gap) missing finest bars in the last 24h
+U_DATA_GAP_TF = "unknown.data_gap_{tf}"  # (data_gap) missing memo-timeframe bars in the lookback
+U_HALTED = "unknown.halted_bars"  # (data_gap) zero-volume bars in the last 24h (exchange halt)
+U_STALE = "unknown.stale_data"  # (stale) latest bar closed long before `at`
+U_SHORT_HISTORY = "unknown.short_history"  # (history) too few bars for a window or indicator
+U_NO_BTC = "unknown.no_btc_data"  # (correlation) no BTC bars to correlate with
+U_TIMEFRAME = "unknown.timeframe"  # (history) memo timeframe finer than the stored bars

@@ -37,3 +37,16 @@ def aq_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole shared data set (candles 1m, 5m, 1h and both news files) imported once per
+    session into a temp ``$AURAQUANT_HOME``; returns its ``store/`` dir. Read-only for tests:
+    copy it (``shutil.copytree``) before changing anything. Costs about 6-10 s once."""
+    from tools.importer import import_path
+    from tools.paths import store_dir
+
+    store = store_dir(tmp_path_factory.mktemp("real_home"))
+    import_path(shared_data, store, progress=False, fsync=False)
+    return store

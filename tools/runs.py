@@ -18,6 +18,13 @@ def run_dir(run_id: str, home: Path | None = None) -> Path:
     return d
 
 
+def _umask() -> int:
+    """The process umask (read by setting and restoring it), so run files get normal modes."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a file so that a killed process leaves either the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,6 +34,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,7 +1,157 @@
-"""`auraquant data` commands (placeholder: filled by its issue)."""
+"""`auraquant data`: import, list, download and synthesise market data in the Parquet store."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="data commands.", no_args_is_help=True)
+import httpx
+import typer
+from rich.table import Table
+
+from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
+from tools.errors import DataValidationError, DownloadError
+from tools.store import Gap, list_store
+from tools.timeutil import TIMEFRAMES
+
+app = typer.Typer(
+    help="Market data: import files, list the store, download from Binance, synthesise.",
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _gap_text(gaps: list[Gap], limit: int = 3) -> str:
+    shown = [f"{g.after} → {g.before} ({g.missing_bars} bars)" for g in gaps[:limit]]
+    if len(gaps) > limit:
+        shown.append(f"… {len(gaps) - limit} more")
+    return "; ".join(shown) if shown else "none"
+
+
+@app.command("import")
+def import_cmd(
+    path: Annotated[Path, typer.Argument(help="A file or folder: candle CSV(.gz), freqtrade JSON(.gz), news CSV(.gz).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Validate and import candles and headlines into the store (idempotent, atomic)."""
+    from tools.importer import import_path
+
+    try:
+        report = import_path(path)
+    except (DataValidationError, FileNotFoundError) as exc:
+        fail(f"{exc}; nothing was written")
+    if json_out:
+        emit_json(report.model_dump())
+        return
+    table = Table(title=f"imported into {report.store}")
+    for col in ("file", "kind", "symbol/dataset", "tf", "rows", "first", "last", "gaps"):
+        table.add_column(col)
+    for f in report.files:
+        gaps = f"{f.gap_count} ({f.missing_bars} bars missing)" if f.gap_count else "0"
+        table.add_row(
+            f.file, f.kind, f.symbol or f.dataset or "", f.timeframe or "", str(f.rows),
+            f.first or "", f.last or "", gaps,
+        )
+    console.print(table)
+    for f in report.files:
+        if f.gap_count and f.gap_count <= 3:
+            console.print(f"gap in {f.file}: {_gap_text(f.gaps)}", highlight=False)
+        if f.duplicates_dropped or f.out_of_order_sorted:
+            console.print(
+                f"{f.file}: {f.duplicates_dropped} identical duplicate rows dropped"
+                + ("; rows were out of order and have been sorted" if f.out_of_order_sorted else ""),
+                highlight=False,
+            )
+    console.print(
+        f"{report.rows} rows, {report.partitions_written} partitions written, "
+        f"{report.partitions_unchanged} unchanged, {report.seconds:.1f} s",
+        highlight=False,
+    )
+
+
+@app.command("ls")
+def ls_cmd(json_out: JsonOpt = False) -> None:
+    """List stored symbols and timeframes with their ranges, row counts and gaps."""
+    listing = list_store()
+    if json_out:
+        emit_json(listing.model_dump())
+        return
+    if not listing.candles and not listing.news:
+        console.print(f"the store {listing.store} is empty: run `auraquant data import PATH`")
+        return
+    table = Table(title=f"candles in {listing.store}")
+    for col in ("symbol", "tf", "first bar", "last bar", "rows", "gaps", "missing bars", "gap detail"):
+        table.add_column(col)
+    for c in listing.candles:
+        table.add_row(
+            c.symbol, c.timeframe, c.first or "", c.last or "", str(c.rows), str(c.gap_count),
+            str(c.missing_bars), _gap_text(c.gaps, limit=1),
+        )
+    console.print(table)
+    if listing.news:
+        news = Table(title="news")
+        for col in ("dataset", "first", "last", "rows"):
+            news.add_column(col)
+        for n in listing.news:
+            news.add_row(n.dataset, n.first or "", n.last or "", str(n.rows))
+        console.print(news)
+
+
+@app.command("download")
+def download_cmd(
+    symbol: Annotated[str, typer.Argument(help="Binance spot symbol, e.g. BTCUSDT.")],
+    start: Annotated[str, typer.Option("--start", help="First bar open, ISO-8601 UTC.")],
+    end: Annotated[str, typer.Option("--end", help="Exclusive end, ISO-8601 UTC.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar length.")] = "1m",
+    base_url: Annotated[str, typer.Option("--base-url", help="Binance REST base URL.")] = "https://api.binance.com",
+    json_out: JsonOpt = False,
+) -> None:
+    """Download real klines from Binance's public API (no key) into the store."""
+    from tools.download import download_candles
+
+    if timeframe not in TIMEFRAMES:
+        fail(f"--timeframe: {timeframe!r} is not one of {', '.join(TIMEFRAMES)}")
+    t0 = parse_time_option(start, "--start")
+    t1 = parse_time_option(end, "--end")
+    if t1 <= t0:
+        fail(f"--end {end} is not after --start {start}")
+    try:
+        report = download_candles(symbol.upper(), timeframe, t0, t1, base_url=base_url)
+    except (DownloadError, DataValidationError, httpx.HTTPError) as exc:
+        fail(f"{exc}")
+    if json_out:
+        emit_json(report.model_dump())
+        return
+    console.print(
+        f"{report.symbol} {report.timeframe}: {report.rows} bars {report.first} → {report.last}, "
+        f"gaps: {_gap_text(report.gaps)}; {report.partitions_written} partitions written, "
+        f"{report.partitions_unchanged} unchanged",
+        highlight=False,
+    )
+
+
+@app.command("synth")
+def synth_cmd(
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 7,
+    days_per_regime: Annotated[int, typer.Option("--days-per-regime", min=1, help="Days of each regime (up, chop, down).")] = 3,
+    start: Annotated[str, typer.Option("--start", help="First bar, ISO-8601 UTC.")] = "2024-01-01T00:00:00Z",
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a seeded synthetic 1m market (SYNTH-BTCUSDT, …) with up, chop and down regimes."""
+    from tools.synth import write_synth
+
+    parse_time_option(start, "--start")
+    report = write_synth(seed, days_per_regime=days_per_regime, start=start)
+    if json_out:
+        emit_json(report.model_dump())
+        return
+    err_console.print(
+        "[bold yellow]SYNTHETIC DATA[/]: these bars are generated, not market history.",
+    )
+    console.print(
+        f"{', '.join(report.symbols)} 1m {report.start} → {report.end} "
+        f"({report.bars_per_symbol} bars each); regimes: "
+        + ", ".join(f"{r.kind} {r.start}→{r.end}" for r in report.regimes),
+        highlight=False,
+    )

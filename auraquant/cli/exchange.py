@@ -1,7 +1,349 @@
-"""`auraquant exchange` commands (placeholder: filled by its issue)."""
+"""`auraquant exchange`: run and operate the virtual exchange.
+
+State lives in ``$AURAQUANT_HOME/exchange/state.json`` (or in Redis when ``REDIS_URL`` is set)
+and is saved after every command that changes it. While ``serve`` runs it owns the state:
+talk to it over HTTP rather than with these commands.
+"""
 
 from __future__ import annotations
 
-import typer
+import os
+from typing import Annotated, Any
 
-app = typer.Typer(help="exchange commands.", no_args_is_help=True)
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
+from auraquant.settings import get_settings
+from exchange.errors import ExchangeError
+from exchange.snapshot import JsonFileSnapshot, RedisSnapshot, SnapshotStore
+from exchange.types import OrderRequest, OrderType, Side
+from exchange.virtual import VirtualExchange
+from tools.paths import home_dir
+from tools.timeutil import iso
+
+app = typer.Typer(
+    help="The virtual exchange: serve it over HTTP, place orders, advance the clock.",
+    no_args_is_help=True,
+)
+order_app = typer.Typer(help="Place, modify, cancel and list orders.", no_args_is_help=True)
+app.add_typer(order_app, name="order")
+
+REDIS_KEY = "auraquant:exchange:state"
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+
+
+def snapshot_store() -> SnapshotStore:
+    """Redis when ``REDIS_URL`` is set (key ``$AURAQUANT_EXCHANGE_REDIS_KEY``, default
+    ``auraquant:exchange:state``), else ``$AURAQUANT_HOME/exchange/state.json``."""
+    url = get_settings().redis_url
+    if url:
+        return RedisSnapshot(url, os.environ.get("AURAQUANT_EXCHANGE_REDIS_KEY") or REDIS_KEY)
+    return JsonFileSnapshot(home_dir() / "exchange" / "state.json")
+
+
+def _load(store: SnapshotStore) -> VirtualExchange:
+    state = store.load()
+    return VirtualExchange() if state is None else VirtualExchange.from_state(state)
+
+
+def _dump(obj: Any) -> Any:
+    return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj
+
+
+def _run(action: Any, *, save: bool) -> tuple[VirtualExchange, Any]:
+    """Load, act, save: a rejected action saves nothing and fails with its message."""
+    store = snapshot_store()
+    try:
+        ex = _load(store)
+        result = action(ex)
+    except (ExchangeError, ValidationError, ValueError) as exc:
+        fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc))
+    if save:
+        store.save(ex.state_dict())
+    return ex, result
+
+
+def _order_table(orders: list[Any]) -> Table:
+    t = Table("id", "symbol", "side", "type", "qty", "price", "trigger", "status", "filled", "role")
+    for o in orders:
+        r = o.request
+        t.add_row(
+            o.id,
+            r.symbol,
+            r.side.value,
+            r.type.value,
+            f"{r.quantity:g}",
+            "" if r.price is None else f"{r.price:g}",
+            "" if r.trigger_price is None else f"{r.trigger_price:g}",
+            o.status.value,
+            f"{o.filled_quantity:g}",
+            o.role or "",
+        )
+    return t
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8765,
+) -> None:
+    """Serve the exchange over HTTP (FastAPI; docs at /docs), saving state on every change."""
+    import uvicorn
+
+    from exchange.http import create_app
+
+    store = snapshot_store()
+    try:
+        ex = VirtualExchange(snapshot=store)
+    except (ExchangeError, ValueError) as exc:
+        fail(str(exc))
+    err_console.print(f"virtual exchange on http://{host}:{port} (state: {store!r})")
+    uvicorn.run(create_app(ex), host=host, port=port, log_level="warning")
+
+
+@order_app.command("place")
+def order_place(
+    symbol: Annotated[str, typer.Option(help="e.g. BTCUSDT")],
+    side: Annotated[Side, typer.Option(help="BUY or SELL")],
+    quantity: Annotated[float, typer.Option(help="base-asset quantity")],
+    type_: Annotated[OrderType, typer.Option("--type", help="order type")] = OrderType.MARKET,
+    price: Annotated[float | None, typer.Option(help="limit price")] = None,
+    trigger_price: Annotated[float | None, typer.Option(help="stop trigger")] = None,
+    reduce_only: Annotated[bool, typer.Option(help="may only reduce a position")] = False,
+    leverage: Annotated[float, typer.Option(help="isolated-margin leverage")] = 1.0,
+    stop_loss: Annotated[float | None, typer.Option(help="bracket stop-loss")] = None,
+    take_profit: Annotated[float | None, typer.Option(help="bracket take-profit")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Place an order (it works from the next bar)."""
+
+    def act(ex: VirtualExchange) -> Any:
+        req = OrderRequest(
+            symbol=symbol,
+            side=side,
+            type=type_,
+            quantity=quantity,
+            price=price,
+            trigger_price=trigger_price,
+            reduce_only=reduce_only,
+            leverage=leverage,
+            stop_loss=stop_loss,
+            take_profit=take_profit,
+        )
+        return ex.place(req)
+
+    _, order = _run(act, save=True)
+    if json_out:
+        emit_json({"order": _dump(order)})
+    else:
+        console.print(_order_table([order]))
+
+
+@order_app.command("modify")
+def order_modify(
+    order_id: Annotated[str, typer.Argument(help="e.g. O-000001")],
+    price: Annotated[
+        float | None, typer.Option(help="new limit price (or STOP_MARKET trigger)")
+    ] = None,
+    quantity: Annotated[float | None, typer.Option(help="new quantity")] = None,
+    trigger_price: Annotated[float | None, typer.Option(help="new stop trigger")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Modify an open order's price, trigger or quantity."""
+    _, order = _run(
+        lambda ex: ex.modify(order_id, price=price, quantity=quantity, trigger_price=trigger_price),
+        save=True,
+    )
+    if json_out:
+        emit_json({"order": _dump(order)})
+    else:
+        console.print(_order_table([order]))
+
+
+@order_app.command("cancel")
+def order_cancel(
+    order_id: Annotated[str, typer.Argument(help="e.g. O-000001")], json_out: JsonOpt = False
+) -> None:
+    """Cancel an open order."""
+    _, order = _run(lambda ex: ex.cancel(order_id), save=True)
+    if json_out:
+        emit_json({"order": _dump(order)})
+    else:
+        console.print(_order_table([order]))
+
+
+@order_app.command("list")
+def order_list(
+    symbol: Annotated[str | None, typer.Option(help="only this symbol")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="include filled and canceled orders")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """List open orders (or every order with --all)."""
+    _, orders = _run(lambda ex: ex.orders(symbol) if all_ else ex.open_orders(symbol), save=False)
+    if json_out:
+        emit_json({"orders": [_dump(o) for o in orders]})
+    else:
+        console.print(_order_table(orders))
+
+
+@app.command("positions")
+def positions(json_out: JsonOpt = False) -> None:
+    """Open positions, marked to the last close."""
+    _, pos = _run(lambda ex: ex.positions(), save=False)
+    if json_out:
+        emit_json({"positions": [_dump(p) for p in pos]})
+        return
+    t = Table("symbol", "qty", "entry", "leverage", "margin", "liq. price", "uPnL", "rPnL")
+    for p in pos:
+        liq = "" if p.liquidation_price is None else f"{p.liquidation_price:.2f}"
+        t.add_row(
+            p.symbol,
+            f"{p.quantity:g}",
+            f"{p.entry_price:.4f}",
+            f"{p.leverage:g}",
+            f"{p.margin:.2f}",
+            liq,
+            f"{p.unrealized_pnl:.2f}",
+            f"{p.realized_pnl:.2f}",
+        )
+    console.print(t)
+
+
+@app.command("balance")
+def balance(json_out: JsonOpt = False) -> None:
+    """Wallet, equity, available margin."""
+    ex, bal = _run(lambda ex: ex.balance(), save=False)
+    if json_out:
+        emit_json({"balance": _dump(bal), "now": None if ex.now is None else iso(ex.now)})
+        return
+    console.print(
+        f"wallet {bal.wallet:.2f} {bal.currency}  equity {bal.equity:.2f}  "
+        f"available {bal.available:.2f}  margin used {bal.margin_used:.2f}"
+    )
+
+
+@app.command("fills")
+def fills(
+    symbol: Annotated[str | None, typer.Option(help="only this symbol")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Every execution so far."""
+    _, fs = _run(lambda ex: ex.fills(symbol), save=False)
+    if json_out:
+        emit_json({"fills": [_dump(f) for f in fs]})
+        return
+    t = Table("id", "order", "ts", "symbol", "side", "qty", "price", "fee", "liq.", "rPnL")
+    for f in fs:
+        t.add_row(
+            f.id,
+            f.order_id,
+            iso(f.ts),
+            f.symbol,
+            f.side.value,
+            f"{f.quantity:g}",
+            f"{f.price:g}",
+            f"{f.fee:.4f}",
+            f.liquidity,
+            f"{f.realized_pnl:.2f}",
+        )
+    console.print(t)
+
+
+@app.command("advance")
+def advance(
+    symbol: Annotated[str, typer.Option(help="e.g. BTCUSDT")],
+    to: Annotated[str, typer.Option(help="advance until this time (ISO-8601 UTC)")],
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="first bar's open time, when the symbol has no bar yet"),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Advance the clock over stored 1-minute candles, matching orders bar by bar."""
+    end = parse_time_option(to, "--to")
+    store = snapshot_store()
+    try:
+        ex = _load(store)
+    except (ExchangeError, ValueError) as exc:
+        fail(str(exc))
+    last = ex.now_for(symbol)
+    if from_ is not None:
+        start = parse_time_option(from_, "--from")
+        if last is not None and start < last:
+            fail(
+                f"--from: {iso(start)} is before the last processed {symbol} bar close {iso(last)}"
+            )
+    elif last is not None:
+        start = last
+    else:
+        fail(f"--from: required, the exchange has not seen a {symbol} bar yet")
+    if end <= start:
+        fail(f"--to: {iso(end)} is not after the start {iso(start)}")
+    try:
+        from tools.candles import load_candles
+    except ImportError as exc:  # pragma: no cover - the candle store ships with tools
+        fail(f"the candle store is not available: {exc}")
+    try:
+        bars = load_candles(symbol, "1m", start, end)
+    except Exception as exc:
+        fail(f"--symbol: cannot load {symbol} 1m candles {iso(start)}..{iso(end)}: {exc}")
+    bars = bars[bars.index >= start]
+    new_fills = []
+    try:
+        with _progress(len(bars)) as tick:
+            step = max(1, len(bars) // 100)
+            for i in range(0, len(bars), step):
+                new_fills.extend(ex.feed(symbol, bars.iloc[i : i + step]))
+                tick(min(step, len(bars) - i))
+    except (ExchangeError, ValueError) as exc:
+        fail(str(exc))
+    store.save(ex.state_dict())
+    summary = {
+        "symbol": symbol,
+        "bars": len(bars),
+        "now": None if ex.now is None else iso(ex.now),
+        "fills": [_dump(f) for f in new_fills],
+        "balance": _dump(ex.balance()),
+    }
+    if json_out:
+        emit_json(summary)
+    else:
+        console.print(
+            f"{symbol}: {len(bars)} bars, {len(new_fills)} fills, now {summary['now']}, "
+            f"equity {ex.balance().equity:.2f}"
+        )
+
+
+@app.command("reset")
+def reset(json_out: JsonOpt = False) -> None:
+    """Forget every order, fill and position (start again from the starting balance)."""
+    store = snapshot_store()
+    store.clear()
+    if json_out:
+        emit_json({"reset": True, "store": repr(store)})
+    else:
+        err_console.print(f"exchange state cleared ({store!r})")
+
+
+class _progress:
+    """A Rich progress bar on stderr for long advances; a no-op for short ones."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._bar: Any = None
+
+    def __enter__(self) -> Any:
+        if self.total < 10_000:
+            return lambda n: None
+        from rich.progress import Progress
+
+        self._bar = Progress(console=err_console, transient=True)
+        self._bar.__enter__()
+        task = self._bar.add_task("bars", total=self.total)
+        return lambda n: self._bar.advance(task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

@@ -1,10 +1,235 @@
-"""`auraquant meet` (placeholder: filled by its issue)."""
+"""`auraquant meet SYMBOL --at TIME`: hold one meeting on the stored data and show the debate.
+
+With ``--require-approval`` the meeting stops before the gate and prints a thread id;
+``auraquant meet resume THREAD --approve`` (or ``--reject``) continues it. Pauses are kept by a
+checkpointer: SQLite under ``$AURAQUANT_HOME/checkpoints.sqlite``, or PostgreSQL when
+``DATABASE_URL`` is set.
+
+For a meeting at a past ``--at`` the bracket goes to a virtual exchange; after the graph ends
+the CLI feeds it the next 1-minute bar so the entry's fill (at that bar's open) shows. The
+journal records the meeting as decided, before that bar.
+"""
 
 from __future__ import annotations
 
-from auraquant.cli.common import fail
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from agents.models import ModelSpecError, parse_model_id
+from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
+from tools.paths import home_dir
+from tools.symbols import ALLOWED_SYMBOLS
+from tools.timeutil import iso
 
 
-def meet() -> None:
-    """Not built yet."""
-    fail("not built yet")
+@contextmanager
+def checkpointed_graph() -> Iterator[Any]:
+    """The meeting graph with a durable checkpointer (Postgres if DATABASE_URL, else SQLite)."""
+    from graph.meeting import build_meeting_graph
+
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        from langgraph.checkpoint.postgres import PostgresSaver
+
+        with PostgresSaver.from_conn_string(url) as saver:
+            saver.setup()
+            yield build_meeting_graph(checkpointer=saver)
+        return
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path = home_dir() / "checkpoints.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    try:
+        yield build_meeting_graph(checkpointer=SqliteSaver(conn))
+    finally:
+        conn.close()
+
+
+def meet(
+    symbol: Annotated[str, typer.Argument(help="Symbol, e.g. BTCUSDT; or 'resume' to continue a paused meeting.")],
+    thread: Annotated[str | None, typer.Argument(help="With 'resume': the thread id printed when the meeting paused.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Moment of the meeting, ISO-8601 UTC (2023-04-20T12:00:00Z).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="provider:model for every seat: offline (default), openai:gpt-4o-mini, ollama:llama3.1, google_genai:gemini-2.5-flash.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server for openai: models (else $OPENAI_BASE_URL).")] = None,
+    budget: Annotated[int | None, typer.Option("--budget", help="Interrupts the whole meeting may spend (default 6).")] = None,
+    rounds: Annotated[int | None, typer.Option("--rounds", help="Review rounds before the CTO closes (default 2).")] = None,
+    require_approval: Annotated[bool, typer.Option("--require-approval", help="Stop before the gate for a human; prints the thread id to resume.")] = False,
+    approve: Annotated[bool | None, typer.Option("--approve/--reject", help="With 'resume': the human's answer.")] = None,
+    note: Annotated[str, typer.Option("--note", help="With 'resume': a note recorded with the answer.")] = "",
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Run directory name (default: meet-SYMBOL-TIME).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object (incl. run_dir) instead of the account.")] = False,
+) -> None:
+    """Hold one meeting on SYMBOL at --at: four seats debate, the gate disposes, orders go to a
+    virtual exchange; prints the debate, the decision, the gate's verdict and the orders."""
+    from graph.context import MeetingContext
+
+    if symbol.strip().lower() == "resume":
+        if not thread:
+            fail("resume: give the THREAD id printed when the meeting paused")
+        if approve is None:
+            fail("resume: say --approve or --reject")
+        _resume(thread, bool(approve), note, json)
+        return
+    symbol = symbol.strip().upper()
+    if symbol not in ALLOWED_SYMBOLS:
+        fail(f"symbol {symbol!r} is not one of {', '.join(ALLOWED_SYMBOLS)}")
+    if at is None:
+        fail("--at is required, e.g. --at 2023-04-20T12:00:00Z")
+    at_ts = parse_time_option(at, "--at")
+    if model is not None:
+        try:
+            parse_model_id(model)
+        except ModelSpecError as exc:
+            fail(f"--model: {exc}")
+    if budget is not None and budget < 0:
+        fail(f"--budget must be >= 0, got {budget}")
+    if rounds is not None and rounds < 0:
+        fail(f"--rounds must be >= 0, got {rounds}")
+    ctx = MeetingContext(
+        model=model or "",
+        base_url=base_url,
+        budget=-1 if budget is None else budget,
+        max_rounds=-1 if rounds is None else rounds,
+        require_approval=require_approval or None,
+        run_id=run_id or "",
+    )
+    _store_has(symbol)
+    result = _run(lambda g: _meeting(g, symbol, iso(at_ts), ctx), needs_checkpoint=bool(ctx.require_approval))
+    _show(result, json)
+
+
+def _meeting(g: Any, symbol: str, at: str, ctx: Any) -> Any:
+    from graph.meeting import run_meeting
+
+    return run_meeting(symbol, at, ctx, graph_=g, advance_bars=1)
+
+
+def _resume(thread: str, approve: bool, note: str, as_json: bool) -> None:
+    from graph.context import MeetingContext
+    from graph.meeting import resume_meeting
+
+    def go(g: Any) -> Any:
+        state = g.get_state({"configurable": {"thread_id": thread}})
+        if not state.values:
+            fail(f"resume: no meeting with thread id {thread!r} in the checkpoints")
+        return resume_meeting(thread, approve, MeetingContext(), graph_=g, note=note, advance_bars=1)
+
+    _show(_run(go, needs_checkpoint=True), as_json)
+
+
+def _run(fn: Any, *, needs_checkpoint: bool) -> Any:
+    from memos.builder import MemoError
+    from memos.market import MarketDataError
+
+    try:
+        if needs_checkpoint:
+            with checkpointed_graph() as g:
+                return fn(g)
+        return fn(None)
+    except (MemoError, MarketDataError, ModelSpecError) as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _store_has(symbol: str) -> None:
+    from tools.candles import stored_timeframes
+    from tools.paths import store_dir
+
+    if not stored_timeframes(symbol, store_dir()):
+        fail(f"no {symbol} candles in the store {store_dir()}; import data first: auraquant data import ../shared/data")
+
+
+def _show(result: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    render(result)
+
+
+STANCE_STYLE = {"LONG": "green", "SHORT": "red", "FLAT": "yellow"}
+
+
+def render(r: Any) -> None:
+    """The meeting as a reader follows it: who said what, who cut in, what was decided and done."""
+    memo = r.memo or {}
+    console.rule(f"[bold]Meeting {r.symbol} at {r.at}[/]  memo {memo.get('id', '?')}")
+    turns = Table(title="Turns", show_lines=True, expand=True)
+    for col in ("id", "stance", "conf", "horizon", "entry / stop / target", "argument (evidence)"):
+        turns.add_column(col, overflow="fold")
+    for t in r.turns:
+        levels = " / ".join("-" if t[k] is None else f"{t[k]:g}" for k in ("entry", "stop_loss", "take_profit"))
+        style = STANCE_STYLE.get(t["stance"], "")
+        turns.add_row(
+            t["id"] + (f"\n(revises {t['revises']})" if t.get("revises") else ""),
+            f"[{style}]{t['stance']}[/]",
+            f"{t['confidence']:.2f}",
+            t["horizon"],
+            levels,
+            f"{t['argument']}\n[dim]{', '.join(t['evidence'])}[/]",
+        )
+    console.print(turns)
+    if r.interrupts:
+        it = Table(title=f"Interrupts (debate ended by {r.ended_by or '?'})", show_lines=True, expand=True)
+        for col in ("id", "kind", "by -> target", "text", "resolution"):
+            it.add_column(col, overflow="fold")
+        for i in r.interrupts:
+            res = f"[{'dim' if i['status'] != 'resolved' else ''}]{i['status']}: {i.get('outcome') or ''} {i.get('resolution') or ''}[/]"
+            it.add_row(i["id"], i["kind"], f"{i['by']} -> {i['target']}", i["text"], res)
+        console.print(it)
+    else:
+        console.print(f"No interrupts (debate ended by {r.ended_by or '?'}).")
+    if r.status == "awaiting_approval":
+        d = (r.pending_approval or {}).get("decision") or r.decision or {}
+        console.print(Panel(f"{d.get('action')} {d.get('symbol')} entry {d.get('entry')} stop {d.get('stop_loss')} target {d.get('take_profit')} x{d.get('leverage')}\n{d.get('rationale', '')}", title="Decision awaiting approval"))
+        console.print(f"Paused for approval. Continue with:\n  auraquant meet resume {r.thread_id} --approve   (or --reject)")
+        console.print(f"run_dir: {r.run_dir}")
+        return
+    d = r.decision or {}
+    body = (
+        f"[bold {STANCE_STYLE.get(d.get('action', ''), '')}]{d.get('action')}[/] {d.get('symbol')}  confidence {d.get('confidence')}  "
+        f"horizon {d.get('horizon')}  leverage {d.get('leverage')}\n"
+        f"entry {d.get('entry')}  stop {d.get('stop_loss')}  target {d.get('take_profit')}\n"
+        f"{d.get('rationale', '')}"
+    )
+    if d.get("dissent"):
+        body += "\n[dim]dissent: " + " | ".join(d["dissent"]) + "[/]"
+    if r.fallback:
+        body += f"\n[bold yellow]{r.fallback}[/]"
+    if r.approval:
+        body += f"\nhuman: {'approved' if r.approval['approved'] else 'rejected'} {r.approval.get('note') or ''}"
+    console.print(Panel(body, title="Decision (CTO)"))
+    g = r.gate or {}
+    gt = Table(title=f"Risk gate: {g.get('verdict')}", expand=True)
+    gt.add_column("rule")
+    gt.add_column("ok")
+    gt.add_column("finding", overflow="fold")
+    for reason in g.get("reasons", []):
+        gt.add_row(reason["rule"], "yes" if reason["passed"] else "[red]NO[/]", reason["message"])
+    console.print(gt)
+    for c in g.get("clamps", []):
+        console.print(f"  clamp {c['rule']}: {c['field']} {c['before']} -> {c['after']}")
+    plan = g.get("plan")
+    if plan:
+        console.print(f"Plan: {plan['side']} {plan['quantity']} {plan['symbol']} x{plan['leverage']} {plan['entry_type']} ref {plan['entry_price']}, stop {plan['stop_loss']}, target {plan['take_profit']}, risk {plan['risk_amount']:.2f} USDT")
+    ex = r.execution or {}
+    lines = [f"Execution: {ex.get('status')}"]
+    for k in ("entry", "stop_loss", "take_profit"):
+        if ex.get(f"{k}_order_id"):
+            lines.append(f"  {k}: {ex[f'{k}_order_id']} {ex.get(f'{k}_status')}")
+    for f in ex.get("fills", []):
+        lines.append(f"  fill {f['id']}: {f['side']} {f['quantity']} @ {f['price']:g} fee {f['fee']:.4f} at {f['ts']}")
+    if ex.get("rejection_reason") or ex.get("note"):
+        lines.append(f"  {ex.get('rejection_reason') or ex.get('note')}")
+    console.print("\n".join(lines))
+    console.print(f"run_dir: {r.run_dir}")
+    err_console.print(f"[dim]AI log: {r.run_dir}/ailog.ndjson; journal: {r.run_dir}/journal.json[/]")

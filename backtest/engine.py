@@ -1,0 +1,536 @@
+"""Run a strategy's signals, or a feed of decisions, through the virtual exchange on 1m bars.
+
+Time moves one 1-minute bar at a time, as the exchange contract says, but most bars change
+nothing: no working order price lies inside the bar, no funding or expiry falls in it, and no
+decision is due. The exchange tells us its working levels (``active_levels``); a vectorised
+first-touch search jumps straight to the next bar that matters, and the equity of the skipped
+bars is marked in bulk (wallet + unrealised PnL at each close). Only bars that touch a level,
+carry an event or end in a decision go through ``VirtualExchange.on_bar``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest import assumptions
+from backtest.metrics import OrderRole, Trade, trades_from_fills
+from backtest.strategies import Signals, Strategy
+from exchange.errors import OrderRejected
+from exchange.instruments import resolve
+from exchange.margin import unrealized_pnl
+from exchange.types import Fill, OrderPlan, OrderRequest, OrderType, Side
+from exchange.virtual import ExchangeConfig, VirtualExchange
+from tools.timeutil import iso, timeframe_delta
+
+ENGINE_VERSION = 1
+_MINUTE_NS = 60 * 10**9
+_INF = float("inf")
+
+ProgressFn = Callable[[int, int], None]
+
+
+class BacktestInputError(ValueError):
+    """Input the backtester cannot run on; the message names the field and the value."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What to do after the close of 1m bar ``index``: the engine's single kind of instruction."""
+
+    index: int
+    side: Side | None  # None: only flatten
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    quantity: float | None = None  # None: size from equity (assumptions.position_size)
+    entry_type: OrderType = OrderType.MARKET
+    entry_price: float | None = None
+    leverage: float = 1.0
+    flatten_first: bool = False  # an explicit exit signal on this bar
+
+
+@dataclass
+class BacktestResult:
+    """Everything one run produced, before it is turned into a report."""
+
+    symbol: str
+    bars: pd.DataFrame
+    equity: pd.Series
+    position: np.ndarray
+    fills: list[Fill]
+    roles: dict[str, OrderRole]
+    trades: list[Trade]
+    initial_equity: float
+    bars_total: int
+    bars_stepped: int
+    intents: int
+    intents_ignored: int
+    end_of_data_close: bool
+    signal_bars: pd.DataFrame | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fill_notional(self) -> float:
+        return float(sum(abs(f.quantity) * f.price for f in self.fills))
+
+
+# --------------------------------------------------------------------------------------- data
+
+
+def ns_index(idx: pd.Index) -> np.ndarray:
+    """Bar open times as int64 nanoseconds, whatever unit pandas stored them in."""
+    return pd.DatetimeIndex(idx).as_unit("ns").asi8
+
+
+def check_bars(bars: pd.DataFrame, name: str = "bars") -> None:
+    """Refuse candles the engine would silently mis-handle: unsorted, duplicated, not UTC, empty."""
+    missing = [c for c in ("open", "high", "low", "close") if c not in bars.columns]
+    if missing:
+        raise BacktestInputError(f"{name}: missing column(s) {', '.join(missing)}")
+    if bars.empty:
+        raise BacktestInputError(f"{name}: no candles in the requested window")
+    idx = bars.index
+    if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None:
+        raise BacktestInputError(f"{name}: index must be a tz-aware UTC DatetimeIndex of bar opens")
+    if not idx.is_monotonic_increasing or idx.has_duplicates:
+        raise BacktestInputError(f"{name}: bar times must be strictly increasing")
+
+
+def normalise_bars(bars: pd.DataFrame) -> pd.DataFrame:
+    """Check the candles and put the index in UTC nanoseconds (pandas may hand us seconds or
+    microseconds; every time comparison in the engine is in ns)."""
+    check_bars(bars)
+    idx = bars.index
+    assert isinstance(idx, pd.DatetimeIndex)
+    if idx.unit == "ns" and str(idx.tz) == "UTC":
+        return bars
+    out = bars.copy()
+    out.index = idx.tz_convert("UTC").as_unit("ns")
+    return out
+
+
+def data_fingerprint(bars: pd.DataFrame) -> dict[str, Any]:
+    """sha256 over the bar times and OHLCV values, plus rows, span and missing-minute count."""
+    ts = ns_index(bars.index)
+    h = hashlib.sha256(np.ascontiguousarray(ts, dtype=np.int64).tobytes())
+    for col in ("open", "high", "low", "close", "volume"):
+        if col in bars.columns:
+            h.update(np.ascontiguousarray(bars[col].to_numpy(dtype=np.float64)).tobytes())
+    expected = int((ts[-1] - ts[0]) // _MINUTE_NS) + 1 if len(ts) else 0
+    return {
+        "sha256": h.hexdigest(),
+        "rows": len(bars),
+        "first": iso(bars.index[0]) if len(bars) else None,
+        "last": iso(bars.index[-1]) if len(bars) else None,
+        "missing_minutes": expected - len(bars),
+    }
+
+
+def resample(bars_1m: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+    """Strategy-timeframe bars from 1m bars (open-labelled); an unfinished last bar is dropped."""
+    if timeframe == "1m":
+        return bars_1m
+    step = timeframe_delta(timeframe)
+    out = (
+        bars_1m.resample(step, label="left", closed="left")
+        .agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
+        .dropna(subset=["open"])
+    )
+    last_close = bars_1m.index[-1] + pd.Timedelta(minutes=1)
+    return out[pd.DatetimeIndex(out.index) + step <= last_close]
+
+
+# ------------------------------------------------------------------------------------ intents
+
+
+def intents_from_signals(
+    bars_1m: pd.DataFrame, signal_bars: pd.DataFrame, signals: Signals, timeframe: str
+) -> list[Intent]:
+    """Map each strategy-bar signal to the 1m bar after whose close it is acted on."""
+    if len(signals) != len(signal_bars):
+        raise BacktestInputError(
+            f"strategy returned {len(signals)} signals for {len(signal_bars)} bars"
+        )
+    active = np.flatnonzero((signals.entry != 0) | signals.exit)
+    if active.size == 0:
+        return []
+    closes = ns_index(signal_bars.index)[active] + timeframe_delta(timeframe).value
+    dec = assumptions.decision_bar_index(ns_index(bars_1m.index), closes)
+    out: list[Intent] = []
+    for i, d in zip(active.tolist(), dec.tolist(), strict=True):
+        if d < 0:
+            continue
+        e = int(signals.entry[i])
+        sl = float(signals.stop_loss[i])
+        tp = float(signals.take_profit[i])
+        out.append(
+            Intent(
+                index=d,
+                side=Side.BUY if e > 0 else Side.SELL if e < 0 else None,
+                stop_loss=sl if math.isfinite(sl) else None,
+                take_profit=tp if math.isfinite(tp) else None,
+                flatten_first=bool(signals.exit[i]),
+            )
+        )
+    return out
+
+
+def intents_from_decisions(
+    bars_1m: pd.DataFrame, decisions: Sequence[tuple[datetime, OrderPlan]], symbol: str
+) -> list[Intent]:
+    """Each (decided_at, plan) acts after the last 1m bar closed at or before ``decided_at``."""
+    closes = ns_index(bars_1m.index) + _MINUTE_NS
+    out: list[Intent] = []
+    for n, (at, plan) in enumerate(decisions):
+        if plan.symbol != symbol:
+            raise BacktestInputError(
+                f"decisions[{n}].symbol: {plan.symbol!r} is not the backtest symbol {symbol!r}"
+            )
+        at_ns = pd.Timestamp(at).value
+        d = int(np.searchsorted(closes, at_ns, side="right")) - 1
+        if d < 0:
+            raise BacktestInputError(
+                f"decisions[{n}].decided_at: {iso(pd.Timestamp(at))} is before the first bar closed"
+            )
+        out.append(
+            Intent(
+                index=d,
+                side=plan.side,
+                stop_loss=plan.stop_loss,
+                take_profit=plan.take_profit,
+                quantity=plan.quantity,
+                entry_type=plan.entry_type,
+                entry_price=plan.entry_price if plan.entry_type is OrderType.LIMIT else None,
+                leverage=plan.leverage,
+            )
+        )
+    out.sort(key=lambda it: it.index)
+    return out
+
+
+# ---------------------------------------------------------------------------------- the loop
+
+
+def first_touch(
+    low: np.ndarray, high: np.ndarray, start: int, stop: int, below: float, above: float
+) -> int:
+    """First index in [start, stop) whose bar reaches ``below`` or ``above``; ``stop`` if none.
+
+    Searches in growing windows, so the cost is proportional to the distance actually skipped
+    rather than to the rest of the data.
+    """
+    if below == -_INF and above == _INF:
+        return stop
+    i, size = start, 64
+    while i < stop:
+        e = min(stop, i + size)
+        hit = (low[i:e] <= below) | (high[i:e] >= above)
+        k = int(hit.argmax())
+        if hit[k]:
+            return i + k
+        i, size = e, min(size * 4, 1 << 16)
+    return stop
+
+
+def _ns(t: Any) -> int | None:
+    if t is None:
+        return None
+    return int(pd.Timestamp(t).value)
+
+
+class _Runner:
+    """One pass over the bars; kept as a class so the state the loop mutates is in one place."""
+
+    def __init__(
+        self,
+        ex: VirtualExchange,
+        symbol: str,
+        bars: pd.DataFrame,
+        size_fraction: float,
+        progress: ProgressFn | None,
+    ) -> None:
+        self.ex, self.symbol, self.bars = ex, symbol, bars
+        self.size_fraction = size_fraction
+        self.progress = progress
+        self.ts_ns = ns_index(bars.index)
+        self.close_ns = self.ts_ns + _MINUTE_NS
+        self.o = bars["open"].to_numpy(dtype=np.float64)
+        self.h = bars["high"].to_numpy(dtype=np.float64)
+        self.lo = bars["low"].to_numpy(dtype=np.float64)
+        self.c = bars["close"].to_numpy(dtype=np.float64)
+        self.v = (
+            bars["volume"].to_numpy(dtype=np.float64)
+            if "volume" in bars.columns
+            else np.zeros(len(bars))
+        )
+        inst = resolve(symbol, ex.config.instruments)
+        if inst is None:
+            raise BacktestInputError(f"symbol: {symbol!r} is not an instrument the exchange knows")
+        self.tick, self.step = inst.tick_size, inst.step_size
+        n = len(bars)
+        self.wallet = np.empty(n)
+        self.qty = np.empty(n)
+        self.entry = np.empty(n)
+        self.roles: dict[str, OrderRole] = {}
+        self.stepped = 0
+        self.ignored = 0
+        self.rejections: list[str] = []
+
+    # state ----------------------------------------------------------------------------------
+    def _state(self) -> tuple[float, float, float]:
+        pos = self.ex.position(self.symbol)
+        wallet = self.ex.balance().wallet
+        if pos is None or pos.quantity == 0:
+            return wallet, 0.0, 0.0
+        return wallet, pos.quantity, pos.entry_price
+
+    def _place(self, request: OrderRequest, role: OrderRole) -> bool:
+        """Place an order; a refusal is counted and kept (first 20 reasons), never fatal."""
+        try:
+            order = self.ex.place(request)
+        except OrderRejected as exc:
+            self.ignored += 1
+            if len(self.rejections) < 20:
+                now = self.ex.now
+                self.rejections.append(f"{iso(now) if now is not None else 'start'}: {exc}")
+            return False
+        self.roles[order.id] = role
+        return True
+
+    def _cancel_all(self) -> None:
+        lv = self.ex.active_levels(self.symbol)
+        if lv.below == -_INF and lv.above == _INF and not lv.pending_market:
+            return  # nothing working (cheap check before building public orders)
+        for order in self.ex.open_orders(self.symbol):
+            self.ex.cancel(order.id)
+
+    def _flatten(self, qty: float, role: str) -> None:
+        side = Side.SELL if qty > 0 else Side.BUY
+        req = OrderRequest(
+            symbol=self.symbol,
+            side=side,
+            type=OrderType.MARKET,
+            quantity=abs(qty),
+            reduce_only=True,
+        )
+        self._place(req, OrderRole(role))
+
+    # decisions ------------------------------------------------------------------------------
+    def act(self, it: Intent, k: int, wallet: float, qty: float, entry: float) -> None:
+        """Turn one intent into orders after bar ``k``'s close (assumptions.py decides how)."""
+        want_flat = it.flatten_first and qty != 0
+        signal = 0 if it.side is None else 1 if it.side is Side.BUY else -1
+        if not want_flat and assumptions.same_side_signal_ignored(qty, signal):
+            self.ignored += 1
+            return
+        self._cancel_all()  # stale entries and the old bracket's children
+        equity = wallet + (unrealized_pnl(qty, entry, self.c[k]) if qty else 0.0)
+        if want_flat or assumptions.opposite_signal_closes_first(qty, signal):
+            self._flatten(qty, "signal")
+        if it.side is None:
+            return
+        quantity = (
+            it.quantity
+            if it.quantity is not None
+            else assumptions.position_size(equity, self.c[k], self.size_fraction, self.step)
+        )
+        if quantity <= 0:
+            self.ignored += 1
+            return
+        stop = assumptions.level_on_tick(it.stop_loss, self.tick)
+        req = OrderRequest(
+            symbol=self.symbol,
+            side=it.side,
+            type=it.entry_type,
+            quantity=quantity,
+            price=it.entry_price,
+            leverage=it.leverage,
+            stop_loss=stop,
+            take_profit=assumptions.level_on_tick(it.take_profit, self.tick),
+        )
+        self._place(req, OrderRole("entry", stop))
+
+    # the loop -------------------------------------------------------------------------------
+    def run(self, intents: list[Intent]) -> None:
+        ex, sym = self.ex, self.symbol
+        n = len(self.c)
+        by_index: dict[int, list[Intent]] = {}
+        for it in intents:
+            by_index.setdefault(it.index, []).append(it)
+        decision_idx = sorted(by_index)
+        ptr = 0
+        ts_a, o_a, h_a, l_a, c_a, v_a = self.ts_ns, self.o, self.h, self.lo, self.c, self.v
+        wallet, qty, entry = self._state()
+        j = 0
+        report_every = max(n // 200, 1)
+        next_report = report_every
+        while j < n:
+            next_dec = decision_idx[ptr] if ptr < len(decision_idx) else n
+            lv = ex.active_levels(sym)
+            ev = lv.next_event_ns
+            if lv.pending_market:
+                k = j
+            else:
+                stop = next_dec
+                if ev is not None:
+                    # the first bar whose close passes the event time must go to the exchange
+                    stop = min(stop, int(np.searchsorted(self.close_ns, ev, side="right")))
+                stop = max(stop, j)
+                k = first_touch(self.lo, self.h, j, stop, lv.below, lv.above)
+            if k > j:
+                e = min(k, n)
+                self.wallet[j:e] = wallet
+                self.qty[j:e] = qty
+                self.entry[j:e] = entry
+            if k >= n:
+                break
+            fills = ex.on_bar(
+                sym,
+                int(ts_a[k]),
+                float(o_a[k]),
+                float(h_a[k]),
+                float(l_a[k]),
+                float(c_a[k]),
+                float(v_a[k]),
+            )
+            self.stepped += 1
+            if fills or (ev is not None and ev < self.close_ns[k]):
+                wallet, qty, entry = self._state()
+            self.wallet[k], self.qty[k], self.entry[k] = wallet, qty, entry
+            if k == next_dec:
+                for it in by_index[k]:
+                    self.act(it, k, wallet, qty, entry)
+                ptr += 1
+            j = k + 1
+            if self.progress is not None and j >= next_report:
+                self.progress(j, n)
+                next_report = j + report_every
+        if self.progress is not None:
+            self.progress(n, n)
+
+    def close_at_end(self) -> bool:
+        """assumptions.end_of_data_bar: flatten at the last close; True if a position was open."""
+        self._cancel_all()
+        _, qty, _ = self._state()
+        if qty == 0:
+            return False
+        self._flatten(qty, "end_of_data")
+        ts, px = assumptions.end_of_data_bar(self.bars.index[-1], float(self.c[-1]))
+        self.ex.on_bar(self.symbol, ts, px, px, px, px, 0.0)
+        self.stepped += 1
+        return True
+
+    def equity(self) -> np.ndarray:
+        # exchange.margin.unrealized_pnl, vectorised: quantity × (close − entry)
+        upnl = np.where(self.qty != 0, self.qty * (self.c - self.entry), 0.0)
+        return np.asarray(self.wallet + upnl, dtype=np.float64)
+
+
+def _label_children(ex: VirtualExchange, fills: list[Fill], roles: dict[str, OrderRole]) -> None:
+    """Bracket legs and liquidations are created by the exchange: label them from its role."""
+    for f in fills:
+        if f.order_id in roles:
+            continue
+        order = ex.get_order(f.order_id)
+        parent = roles.get(order.parent_id or "")
+        stop = parent.initial_stop if parent else None
+        roles[f.order_id] = OrderRole(getattr(order, "role", None) or "other", stop)
+
+
+def run_intents(
+    bars: pd.DataFrame,
+    intents: list[Intent],
+    *,
+    symbol: str,
+    exchange_config: ExchangeConfig | None = None,
+    size_fraction: float = 0.5,
+    close_at_end: bool = True,
+    progress: ProgressFn | None = None,
+) -> BacktestResult:
+    """The core: feed 1m bars and intents through a fresh VirtualExchange."""
+    bars = normalise_bars(bars)
+    ex = VirtualExchange(exchange_config or ExchangeConfig())
+    initial = float(ex.balance().equity)
+    runner = _Runner(ex, symbol, bars, size_fraction, progress)
+    runner.run(intents)
+    equity = runner.equity()
+    closed = runner.close_at_end() if close_at_end else False
+    if closed:
+        equity[-1] = float(ex.balance().equity)
+    fills = list(ex.fills(symbol))
+    _label_children(ex, fills, runner.roles)
+    trades = trades_from_fills(fills, runner.roles)
+    return BacktestResult(
+        symbol=symbol,
+        bars=bars,
+        equity=pd.Series(equity, index=bars.index, name="equity"),
+        position=runner.qty.copy(),
+        fills=fills,
+        roles=runner.roles,
+        trades=trades,
+        initial_equity=initial,
+        bars_total=len(bars),
+        bars_stepped=runner.stepped,
+        intents=len(intents),
+        intents_ignored=runner.ignored,
+        end_of_data_close=closed,
+        extra={"rejections": runner.rejections},
+    )
+
+
+def run_strategy(
+    bars_1m: pd.DataFrame,
+    strategy: Strategy,
+    *,
+    symbol: str,
+    timeframe: str = "1m",
+    exchange_config: ExchangeConfig | None = None,
+    size_fraction: float = 0.5,
+    quantity: float | None = None,
+    progress: ProgressFn | None = None,
+) -> BacktestResult:
+    """Compute the strategy's causal signals on ``timeframe`` bars and execute them on 1m bars.
+
+    Positions are ``size_fraction`` of equity, or a fixed base ``quantity`` when one is given.
+    """
+    bars_1m = normalise_bars(bars_1m)
+    signal_bars = resample(bars_1m, timeframe)
+    if signal_bars.empty:
+        raise BacktestInputError(f"timeframe {timeframe!r}: no complete bar in the window")
+    signals = strategy.signals(signal_bars)
+    intents = intents_from_signals(bars_1m, signal_bars, signals, timeframe)
+    if quantity is not None:
+        intents = [replace(it, quantity=quantity) for it in intents]
+    result = run_intents(
+        bars_1m,
+        intents,
+        symbol=symbol,
+        exchange_config=exchange_config,
+        size_fraction=size_fraction,
+        progress=progress,
+    )
+    result.signal_bars = signal_bars
+    return result
+
+
+def run_decisions(
+    bars_1m: pd.DataFrame,
+    decisions: Sequence[tuple[datetime, OrderPlan]],
+    *,
+    symbol: str,
+    exchange_config: ExchangeConfig | None = None,
+    progress: ProgressFn | None = None,
+) -> BacktestResult:
+    """Execute a feed of (decided_at, OrderPlan) as brackets: the meeting graph's replay path."""
+    bars_1m = normalise_bars(bars_1m)
+    intents = intents_from_decisions(bars_1m, decisions, symbol)
+    return run_intents(
+        bars_1m, intents, symbol=symbol, exchange_config=exchange_config, progress=progress
+    )

@@ -1,0 +1,1306 @@
+"""The virtual exchange: a futures venue that matches orders on 1-minute OHLC bars.
+
+Time advances only by bars (``on_bar``); every rule it follows is written in
+``exchange/CONTRACT.md`` with the test that pins it. Validation happens at the boundary
+(``place``/``modify``/``cancel`` raise ``OrderRejected`` and change nothing); the bar loop works
+on plain ``__slots__`` records and converts to the pydantic types only in the public getters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from exchange import matching
+from exchange.costs import (
+    FUNDING_INTERVAL_NS,
+    MAKER,
+    NS_PER_MINUTE,
+    TAKER,
+    fee,
+    funding_payment,
+    next_funding_after,
+)
+from exchange.errors import BarRejected, OrderNotOpen, OrderRejected, UnknownOrder
+from exchange.instruments import Instrument, default_instruments, resolve
+from exchange.margin import (
+    Lot,
+    apply_fill,
+    entry_price,
+    liquidation_price,
+    position_margin,
+    position_quantity,
+    unrealized_pnl,
+)
+from exchange.snapshot import SnapshotStore
+from exchange.state_machine import OPEN, OrderEvent, next_status
+from exchange.types import (
+    Balance,
+    Fill,
+    FundingPayment,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+)
+
+STATE_VERSION = 1
+_INF = math.inf
+_MARKET = OrderType.MARKET
+_LIMIT = OrderType.LIMIT
+_STOP_MARKET = OrderType.STOP_MARKET
+_STOP_LIMIT = OrderType.STOP_LIMIT
+_QTY_EPS = 1e-12
+
+
+class ExchangeConfig(BaseModel):
+    """The venue's economics and matching policy (frozen: a run's config is part of its id)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    starting_balance: float = Field(default=10_000.0, gt=0, description="USDT")
+    maker_fee: float = Field(
+        default=0.0002, description="rate on resting limits filled at their price"
+    )
+    taker_fee: float = Field(default=0.0006, description="rate on every other fill")
+    slippage_bps: float = Field(
+        default=1.0, ge=0, description="taker fills only, clamped to the bar"
+    )
+    funding_rate: float = Field(default=0.0001, description="per 8 h; > 0 debits longs")
+    maintenance_margin_rate: float = Field(default=0.005, ge=0, lt=1)
+    sl_tp_same_bar: Literal["pessimistic", "optimistic"] = "pessimistic"
+    reject_immediate_stops: bool = Field(
+        default=True, description="reject a stop whose trigger is already passed (Binance -2021)"
+    )
+    instruments: dict[str, Instrument] = Field(default_factory=default_instruments)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveLevels:
+    """What can change a symbol's state on the next bar (see CONTRACT.md "Skipping bars").
+
+    A bar with ``low > below``, ``high < above``, ``open + 1 min <= next_event_time`` and no
+    ``pending_market`` changes nothing but the mark price when fed to ``on_bar``.
+    """
+
+    below: float
+    above: float
+    next_event_time: pd.Timestamp | None
+    pending_market: bool
+    next_event_ns: int | None = None
+
+
+@dataclass(slots=True)
+class _Ord:
+    """An order as the bar loop holds it (plain attributes; converted to ``Order`` on read)."""
+
+    id: str
+    seq: int
+    symbol: str
+    side: int  # +1 buy, -1 sell
+    type: OrderType
+    quantity: float
+    price: float | None
+    trigger_price: float | None
+    reduce_only: bool
+    leverage: float
+    stop_loss: float | None
+    take_profit: float | None
+    client_order_id: str | None
+    status: OrderStatus
+    created_ns: int | None
+    live_from_ns: int | None  # the first bar (open time) it works in; None: the next bar fed
+    filled_quantity: float = 0.0
+    filled_notional: float = 0.0
+    updated_ns: int | None = None
+    parent_id: str | None = None
+    oco_id: str | None = None
+    reason: str | None = None
+    triggered_ns: int | None = None
+    role: str | None = None
+    arriving: bool = False  # transient inside one bar: just became live, may take liquidity
+
+
+@dataclass(slots=True)
+class _FillRec:
+    id: str
+    order_id: str
+    symbol: str
+    side: int
+    quantity: float
+    price: float
+    fee: float
+    liquidity: str
+    slippage: float
+    ts_ns: int
+    realized_pnl: float
+    reference_price: float | None
+
+
+@dataclass(slots=True)
+class _FundingRec:
+    symbol: str
+    ts_ns: int
+    rate: float
+    quantity: float
+    price: float
+    amount: float
+
+
+@dataclass(slots=True)
+class _Book:
+    """One symbol's market and position state."""
+
+    symbol: str
+    inst: Instrument
+    lots: list[Lot] = field(default_factory=list)
+    working: list[_Ord] = field(default_factory=list)  # open orders, in submission order
+    mark: float | None = None
+    last_ts: int | None = None  # open time of the last bar processed
+    funding_due: int | None = None  # next funding time while a position is open
+    position_realized: float = 0.0  # gross realised PnL since the position opened
+    below: float = -_INF
+    above: float = _INF
+    pending_market: bool = False
+    liq: float | None = None
+
+
+@dataclass(slots=True)
+class _Sim:
+    """One run of a bar's path on copies of the book's mutable state."""
+
+    orders: list[_Ord]
+    lots: list[Lot]
+    position_realized: float
+    funding_due: int | None
+    wallet_delta: float = 0.0
+    segment_events: int = 0  # events after the open: none means the other path is identical
+    fills: list[_FillRec] = field(default_factory=list)
+    new_orders: list[_Ord] = field(default_factory=list)
+    order_seq: int = 0
+    fill_seq: int = 0
+    liq: float | None = None
+
+
+def _to_ns(ts: pd.Timestamp | datetime | int, name: str = "ts") -> int:
+    if isinstance(ts, int | np.integer):
+        return int(ts)
+    t = ts if isinstance(ts, pd.Timestamp) else pd.Timestamp(ts)
+    if t.tzinfo is None:
+        raise BarRejected(f"{name}: {ts!r} has no timezone; bar times are UTC")
+    return int(t.value)
+
+
+def _ts(ns: int | None) -> pd.Timestamp | None:
+    return None if ns is None else pd.Timestamp(ns, tz="UTC")
+
+
+def _fmt(x: float) -> str:
+    return str(np.format_float_positional(x, precision=12, trim="-"))
+
+
+def _side(sign: int) -> Side:
+    return Side.BUY if sign > 0 else Side.SELL
+
+
+def _level(o: _Ord) -> tuple[float, bool]:
+    """An order's working level and whether it fires at or below it."""
+    if o.type is _LIMIT or (o.type is _STOP_LIMIT and o.triggered_ns is not None):
+        return o.price, o.side > 0  # type: ignore[return-value]
+    return o.trigger_price, o.side < 0  # type: ignore[return-value]
+
+
+def _priority(o: _Ord) -> int:
+    if o.type is _STOP_MARKET or (o.type is _STOP_LIMIT and o.triggered_ns is None):
+        return matching.PRIORITY_STOP
+    return matching.PRIORITY_OTHER
+
+
+class VirtualExchange:
+    """A deterministic futures exchange over 1-minute bars (implements ``Exchange``)."""
+
+    def __init__(
+        self, config: ExchangeConfig | None = None, *, snapshot: SnapshotStore | None = None
+    ) -> None:
+        stored = snapshot.load() if snapshot is not None else None
+        if stored is not None:
+            stored_config = ExchangeConfig.model_validate(stored["config"])
+            if config is not None and config != stored_config:
+                raise ValueError(
+                    "config: differs from the configuration stored in the snapshot; "
+                    "reset the snapshot or pass config=None"
+                )
+            config = stored_config
+        self.config = config or ExchangeConfig()
+        self._snapshot: SnapshotStore | None = None
+        self._wallet = self.config.starting_balance
+        self._books: dict[str, _Book] = {}
+        self._orders: dict[str, _Ord] = {}
+        self._fills: list[_FillRec] = []
+        self._funding: list[_FundingRec] = []
+        self._order_seq = 0
+        self._fill_seq = 0
+        self._now_ns: int | None = None
+        if stored is not None:
+            self._load_state(stored)
+        self._snapshot = snapshot
+
+    # ------------------------------------------------------------------ public reads
+
+    @property
+    def now(self) -> pd.Timestamp | None:
+        """Close time of the last bar processed (on any symbol); None before the first bar."""
+        return _ts(self._now_ns)
+
+    def now_for(self, symbol: str) -> pd.Timestamp | None:
+        """Close time of the last bar processed for ``symbol`` (None before its first bar)."""
+        book = self._books.get(symbol)
+        return None if book is None or book.last_ts is None else _ts(book.last_ts + NS_PER_MINUTE)
+
+    def mark_price(self, symbol: str) -> float | None:
+        """The last close seen for ``symbol`` (None before its first bar)."""
+        book = self._books.get(symbol)
+        return None if book is None else book.mark
+
+    def get_order(self, order_id: str) -> Order:
+        o = self._orders.get(order_id)
+        if o is None:
+            raise UnknownOrder(order_id)
+        return self._public_order(o)
+
+    def orders(self, symbol: str | None = None) -> list[Order]:
+        """Every order ever accepted (open and terminal), in submission order."""
+        return [self._public_order(o) for o in self._orders.values() if symbol in (None, o.symbol)]
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        out = []
+        for book in self._books.values():
+            if symbol is None or book.symbol == symbol:
+                out.extend(book.working)
+        out.sort(key=lambda o: o.seq)
+        return [self._public_order(o) for o in out]
+
+    def position(self, symbol: str) -> Position | None:
+        book = self._books.get(symbol)
+        if book is None or not book.lots:
+            return None
+        qty = position_quantity(book.lots)
+        entry = entry_price(book.lots)
+        margin = position_margin(book.lots)
+        notional = sum(abs(lot.quantity) * lot.price for lot in book.lots)
+        mark = book.mark if book.mark is not None else entry
+        return Position(
+            symbol=symbol,
+            quantity=qty,
+            entry_price=entry,
+            leverage=notional / margin if margin > 0 else 1.0,
+            margin=margin,
+            liquidation_price=book.liq,
+            unrealized_pnl=unrealized_pnl(qty, entry, mark),
+            realized_pnl=book.position_realized,
+        )
+
+    def positions(self) -> list[Position]:
+        out = [self.position(s) for s in sorted(self._books)]
+        return [p for p in out if p is not None]
+
+    def balance(self) -> Balance:
+        upnl, margin = self._marked_totals()
+        equity = self._wallet + upnl
+        return Balance(
+            wallet=self._wallet,
+            equity=equity,
+            available=equity - margin - self._reserved(),
+            margin_used=margin,
+        )
+
+    def fills(self, symbol: str | None = None) -> list[Fill]:
+        return [self._public_fill(f) for f in self._fills if symbol in (None, f.symbol)]
+
+    def funding_payments(self, symbol: str | None = None) -> list[FundingPayment]:
+        """Every funding settlement, oldest first."""
+        return [
+            FundingPayment(
+                symbol=f.symbol,
+                ts=pd.Timestamp(f.ts_ns, tz="UTC"),
+                rate=f.rate,
+                quantity=f.quantity,
+                price=f.price,
+                amount=f.amount,
+            )
+            for f in self._funding
+            if symbol in (None, f.symbol)
+        ]
+
+    def active_levels(self, symbol: str) -> ActiveLevels:
+        """The levels and times that can change ``symbol``'s state (CONTRACT.md "Skipping bars")."""
+        book = self._books.get(symbol)
+        if book is None:
+            return ActiveLevels(-_INF, _INF, None, False, None)
+        return ActiveLevels(
+            book.below, book.above, _ts(book.funding_due), book.pending_market, book.funding_due
+        )
+
+    # ------------------------------------------------------------------ order entry
+
+    def place(self, request: OrderRequest) -> Order:
+        """Accept an order (status NEW) or raise ``OrderRejected`` and change nothing."""
+        book, o = self._build(request)
+        self._accept(book, o)
+        self._refresh(book)
+        self._changed()
+        return self._public_order(o)
+
+    def place_oco(self, first: OrderRequest, second: OrderRequest) -> tuple[Order, Order]:
+        """Two orders linked one-cancels-other (both validated before either is accepted)."""
+        book1, o1 = self._build(first)
+        book2, o2 = self._build(second)
+        if book1 is not book2:
+            raise OrderRejected(
+                "symbol", second.symbol, "both legs of an OCO pair must share a symbol"
+            )
+        self._accept(book1, o1)
+        self._accept(book1, o2)
+        o1.oco_id, o2.oco_id = o2.id, o1.id
+        self._refresh(book1)
+        self._changed()
+        return self._public_order(o1), self._public_order(o2)
+
+    def modify(
+        self,
+        order_id: str,
+        *,
+        price: float | None = None,
+        quantity: float | None = None,
+        trigger_price: float | None = None,
+    ) -> Order:
+        """Change an open order's price, trigger or quantity; it then works as newly placed.
+
+        ``price`` is the limit price (LIMIT, STOP_LIMIT), or the trigger of a STOP_MARKET.
+        """
+        o = self._open_order(order_id, "modified")
+        inst = self._books[o.symbol].inst
+        if price is None and quantity is None and trigger_price is None:
+            raise OrderRejected(
+                "order_id", order_id, "nothing to modify; give price, trigger_price or quantity"
+            )
+        if o.type is _MARKET and (price is not None or trigger_price is not None):
+            raise OrderRejected("price", price, "a MARKET order has no price to modify")
+        if o.type is _STOP_MARKET and price is not None:
+            trigger_price, price = price, None
+        if o.type is _LIMIT and trigger_price is not None:
+            raise OrderRejected(
+                "trigger_price", trigger_price, "a LIMIT order takes no trigger_price"
+            )
+        new_qty = o.quantity if quantity is None else quantity
+        if quantity is not None:
+            self._check_quantity(inst, quantity)
+            if quantity <= o.filled_quantity + _QTY_EPS:
+                raise OrderRejected(
+                    "quantity",
+                    quantity,
+                    f"{_fmt(quantity)} must exceed the filled quantity {_fmt(o.filled_quantity)}",
+                )
+        new_price = o.price if price is None else self._check_price(inst, "price", price)
+        new_trigger = o.trigger_price
+        if trigger_price is not None:
+            if o.triggered_ns is not None:
+                raise OrderRejected("trigger_price", trigger_price, f"{o.id} has already triggered")
+            new_trigger = self._check_price(inst, "trigger_price", trigger_price)
+            self._check_stop_side(self._books[o.symbol], o.side, new_trigger)
+        if o.stop_loss is not None or o.take_profit is not None:
+            ref = new_trigger if o.type is _STOP_MARKET else new_price
+            if ref is not None:
+                self._check_bracket(o.side, ref, o.stop_loss, o.take_profit)
+        o.status = next_status(o.id, o.status, OrderEvent.UPDATED)
+        o.quantity, o.price, o.trigger_price = new_qty, new_price, new_trigger
+        o.updated_ns = self._now_ns
+        o.live_from_ns = self._live_from(self._books[o.symbol])
+        self._refresh(self._books[o.symbol])
+        self._changed()
+        return self._public_order(o)
+
+    def cancel(self, order_id: str) -> Order:
+        o = self._open_order(order_id, "canceled")
+        self._cancel(o, "canceled by user")
+        book = self._books[o.symbol]
+        book.working = [w for w in book.working if w.status in OPEN]
+        self._refresh(book)
+        self._changed()
+        return self._public_order(o)
+
+    # ------------------------------------------------------------------ time
+
+    def on_bar(
+        self,
+        symbol: str,
+        ts: pd.Timestamp | datetime | int,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float = 0.0,
+    ) -> list[Fill]:
+        """Process one 1-minute bar (``ts`` = its open time, UTC; an int is epoch nanoseconds).
+
+        Funding due inside the bar, then pending market orders at the open, resting orders and
+        liquidation along the intrabar path, then the mark moves to the close.
+        """
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._book(symbol)
+        ts_ns = ts if type(ts) is int else _to_ns(ts)
+        if book.last_ts is not None and ts_ns <= book.last_ts:
+            raise BarRejected(
+                f"ts: bar {_ts(ts_ns)} is not after the last {symbol} bar {_ts(book.last_ts)}"
+            )
+        if not (0 < low <= open <= high and low <= close <= high):
+            raise BarRejected(
+                f"bar {symbol} {_ts(ts_ns)}: need 0 < low <= open, close <= high; "
+                f"got open={open} high={high} low={low} close={close}"
+            )
+        end_ns = ts_ns + NS_PER_MINUTE
+        if book.funding_due is not None and book.funding_due < end_ns:
+            self._settle_funding(book, end_ns, open)
+        out: list[Fill] = []
+        if book.pending_market or low <= book.below or high >= book.above:
+            out = self._match(book, ts_ns, open, high, low, close)
+        book.mark = close
+        book.last_ts = ts_ns
+        if self._now_ns is None or end_ns > self._now_ns:
+            self._now_ns = end_ns
+        if self._snapshot is not None:
+            self._changed()
+        return out
+
+    def mark_bar(self, symbol: str, ts: pd.Timestamp | datetime | int, close: float) -> None:
+        """Record a bar known to touch no active level: only the mark and the clock move.
+
+        For callers that skip untouched bars in bulk (see CONTRACT.md "Skipping bars"): call it
+        with the last skipped bar's open time and close.
+        """
+        book = self._books.get(symbol) or self._book(symbol)
+        ts_ns = ts if type(ts) is int else _to_ns(ts)
+        if book.last_ts is not None and ts_ns <= book.last_ts:
+            raise BarRejected(
+                f"ts: bar {_ts(ts_ns)} is not after the last {symbol} bar {_ts(book.last_ts)}"
+            )
+        end_ns = ts_ns + NS_PER_MINUTE
+        if book.pending_market or (book.funding_due is not None and book.funding_due < end_ns):
+            raise BarRejected(
+                f"ts: {symbol} has a pending event before {_ts(end_ns)}; feed the bar to on_bar"
+            )
+        book.mark = close
+        book.last_ts = ts_ns
+        if self._now_ns is None or end_ns > self._now_ns:
+            self._now_ns = end_ns
+        if self._snapshot is not None:
+            self._changed()
+
+    def feed(self, symbol: str, bars: pd.DataFrame) -> list[Fill]:
+        """Feed a candle frame (indexed by open time, columns open high low close volume)."""
+        out: list[Fill] = []
+        idx = pd.DatetimeIndex(bars.index)
+        if idx.tz is None:
+            raise BarRejected("bars: the index must be tz-aware UTC open times")
+        idx_ns = idx.as_unit("ns").asi8
+        cols = [bars[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close")]
+        vol = bars["volume"].to_numpy(dtype="float64") if "volume" in bars else None
+        for i in range(len(bars)):
+            out.extend(
+                self.on_bar(
+                    symbol,
+                    int(idx_ns[i]),
+                    float(cols[0][i]),
+                    float(cols[1][i]),
+                    float(cols[2][i]),
+                    float(cols[3][i]),
+                    float(vol[i]) if vol is not None else 0.0,
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ snapshots
+
+    def state_dict(self) -> dict[str, Any]:
+        """The whole state as plain JSON-able data; ``from_state`` restores it exactly."""
+        return {
+            "state_version": STATE_VERSION,
+            "config": self.config.model_dump(mode="json"),
+            "wallet": self._wallet,
+            "now_ns": self._now_ns,
+            "order_seq": self._order_seq,
+            "fill_seq": self._fill_seq,
+            "books": [
+                {
+                    "symbol": b.symbol,
+                    "lots": [list(lot) for lot in b.lots],
+                    "working": [o.id for o in b.working],
+                    "mark": b.mark,
+                    "last_ts": b.last_ts,
+                    "funding_due": b.funding_due,
+                    "position_realized": b.position_realized,
+                }
+                for b in self._books.values()
+            ],
+            "orders": [
+                {
+                    k: (v.value if k in ("type", "status") else v)
+                    for k, v in _fields(o).items()
+                    if k != "arriving"
+                }
+                for o in self._orders.values()
+            ],
+            "fills": [_fields(f) for f in self._fills],
+            "funding": [_fields(f) for f in self._funding],
+        }
+
+    @classmethod
+    def from_state(
+        cls, state: dict[str, Any], *, snapshot: SnapshotStore | None = None
+    ) -> VirtualExchange:
+        """Rebuild an exchange from ``state_dict()`` output."""
+        ex = cls(ExchangeConfig.model_validate(state["config"]))
+        ex._load_state(state)
+        ex._snapshot = snapshot
+        return ex
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        if state.get("state_version") != STATE_VERSION:
+            raise ValueError(
+                f"state_version: expected {STATE_VERSION}, got {state.get('state_version')!r}"
+            )
+        self._wallet = float(state["wallet"])
+        self._now_ns = state["now_ns"]
+        self._order_seq = int(state["order_seq"])
+        self._fill_seq = int(state["fill_seq"])
+        self._orders = {}
+        for d in state["orders"]:
+            d = dict(d)
+            d["type"] = OrderType(d["type"])
+            d["status"] = OrderStatus(d["status"])
+            self._orders[d["id"]] = _Ord(**d)
+        self._books = {}
+        for b in state["books"]:
+            book = self._book(b["symbol"])
+            book.lots = [Lot(*lot) for lot in b["lots"]]
+            book.working = [self._orders[i] for i in b["working"]]
+            book.mark = b["mark"]
+            book.last_ts = b["last_ts"]
+            book.funding_due = b["funding_due"]
+            book.position_realized = b["position_realized"]
+            self._refresh(book)
+        self._fills = [_FillRec(**f) for f in state["fills"]]
+        self._funding = [_FundingRec(**f) for f in state["funding"]]
+
+    def _changed(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.save(self.state_dict())
+
+    # ------------------------------------------------------------------ validation
+
+    def _book(self, symbol: str) -> _Book:
+        inst = resolve(symbol, self.config.instruments)
+        if inst is None:
+            known = ", ".join(sorted(self.config.instruments))
+            raise OrderRejected("symbol", symbol, f"unknown symbol {symbol!r} (known: {known})")
+        book = _Book(symbol, inst)
+        self._books[symbol] = book
+        return book
+
+    @staticmethod
+    def _check_quantity(inst: Instrument, q: float) -> None:
+        if not (isinstance(q, int | float) and math.isfinite(q) and q > 0):
+            raise OrderRejected("quantity", q, f"must be > 0, got {q}")
+        if not inst.on_step(q):
+            raise OrderRejected(
+                "quantity",
+                q,
+                f"{_fmt(q)} is not a multiple of the {inst.symbol} size step {_fmt(inst.step_size)}",
+            )
+        if q < inst.min_quantity - 1e-12:
+            raise OrderRejected(
+                "quantity",
+                q,
+                f"{_fmt(q)} is below the {inst.symbol} minimum quantity {_fmt(inst.min_quantity)}",
+            )
+
+    @staticmethod
+    def _check_price(inst: Instrument, name: str, px: float) -> float:
+        if not (math.isfinite(px) and px > 0):
+            raise OrderRejected(name, px, f"must be > 0, got {px}")
+        if not inst.on_tick(px):
+            raise OrderRejected(
+                name, px, f"{_fmt(px)} is not on the {inst.symbol} tick {_fmt(inst.tick_size)}"
+            )
+        return float(px)
+
+    def _check_stop_side(self, book: _Book, side: int, trigger: float) -> None:
+        mark = book.mark
+        if mark is None:
+            raise OrderRejected(
+                "symbol", book.symbol, f"no market price for {book.symbol} yet; feed a bar first"
+            )
+        if not self.config.reject_immediate_stops:
+            return
+        if side > 0 and trigger <= mark:
+            raise OrderRejected(
+                "trigger_price",
+                trigger,
+                f"a BUY stop at {_fmt(trigger)} must be above the market price {_fmt(mark)} "
+                "(it would trigger immediately)",
+            )
+        if side < 0 and trigger >= mark:
+            raise OrderRejected(
+                "trigger_price",
+                trigger,
+                f"a SELL stop at {_fmt(trigger)} must be below the market price {_fmt(mark)} "
+                "(it would trigger immediately)",
+            )
+
+    @staticmethod
+    def _check_bracket(
+        side: int, ref: float, stop_loss: float | None, take_profit: float | None
+    ) -> None:
+        name = "BUY" if side > 0 else "SELL"
+        if stop_loss is not None and (stop_loss >= ref if side > 0 else stop_loss <= ref):
+            where = "below" if side > 0 else "above"
+            raise OrderRejected(
+                "stop_loss",
+                stop_loss,
+                f"{_fmt(stop_loss)} must be {where} the {name} entry price {_fmt(ref)}",
+            )
+        if take_profit is not None and (take_profit <= ref if side > 0 else take_profit >= ref):
+            where = "above" if side > 0 else "below"
+            raise OrderRejected(
+                "take_profit",
+                take_profit,
+                f"{_fmt(take_profit)} must be {where} the {name} entry price {_fmt(ref)}",
+            )
+
+    def _build(self, r: OrderRequest) -> tuple[_Book, _Ord]:
+        """Validate a request into an order record without changing any state."""
+        book = self._books.get(r.symbol)
+        if book is None:
+            inst = resolve(r.symbol, self.config.instruments)
+            if inst is None:
+                known = ", ".join(sorted(self.config.instruments))
+                raise OrderRejected(
+                    "symbol", r.symbol, f"unknown symbol {r.symbol!r} (known: {known})"
+                )
+            book = _Book(r.symbol, inst)  # registered only when the order is accepted
+        inst = book.inst
+        side = 1 if r.side == Side.BUY else -1
+        t = OrderType(r.type)
+        self._check_quantity(inst, r.quantity)
+        if not (1.0 <= r.leverage <= inst.max_leverage):
+            raise OrderRejected(
+                "leverage",
+                r.leverage,
+                f"must be between 1 and {_fmt(inst.max_leverage)} for {inst.symbol}, got {r.leverage}",
+            )
+        needs_price = t in (_LIMIT, _STOP_LIMIT)
+        needs_trigger = t in (_STOP_MARKET, _STOP_LIMIT)
+        if needs_price and r.price is None:
+            raise OrderRejected("price", None, f"a {t.value} order needs a price")
+        if not needs_price and r.price is not None:
+            raise OrderRejected(
+                "price", r.price, f"a {t.value} order takes no price, got {r.price}"
+            )
+        if needs_trigger and r.trigger_price is None:
+            raise OrderRejected("trigger_price", None, f"a {t.value} order needs a trigger_price")
+        if not needs_trigger and r.trigger_price is not None:
+            raise OrderRejected(
+                "trigger_price",
+                r.trigger_price,
+                f"a {t.value} order takes no trigger_price, got {r.trigger_price}",
+            )
+        price = self._check_price(inst, "price", r.price) if r.price is not None else None
+        trigger = (
+            self._check_price(inst, "trigger_price", r.trigger_price)
+            if r.trigger_price is not None
+            else None
+        )
+        sl = self._check_price(inst, "stop_loss", r.stop_loss) if r.stop_loss is not None else None
+        tp = (
+            self._check_price(inst, "take_profit", r.take_profit)
+            if r.take_profit is not None
+            else None
+        )
+        if t in (_MARKET, _STOP_MARKET, _STOP_LIMIT) and book.mark is None:
+            raise OrderRejected(
+                "symbol", r.symbol, f"no market price for {r.symbol} yet; feed a bar first"
+            )
+        if trigger is not None:
+            self._check_stop_side(book, side, trigger)
+        ref: float = price if price is not None else (trigger if trigger is not None else book.mark)  # type: ignore[assignment]
+        if sl is not None or tp is not None:
+            if r.reduce_only:
+                raise OrderRejected(
+                    "reduce_only",
+                    True,
+                    "a reduce-only order cannot carry a stop_loss or take_profit",
+                )
+            self._check_bracket(side, ref, sl, tp)
+        pos = position_quantity(book.lots)
+        if r.reduce_only:
+            if abs(pos) < _QTY_EPS:
+                raise OrderRejected("reduce_only", True, f"no {r.symbol} position to reduce (flat)")
+            if (pos > 0) == (side > 0):
+                held = "LONG" if pos > 0 else "SHORT"
+                raise OrderRejected(
+                    "reduce_only",
+                    True,
+                    f"a {_side(side).value} would increase the {held} {r.symbol} position",
+                )
+        else:
+            opening = (
+                r.quantity
+                if (abs(pos) < _QTY_EPS or (pos > 0) == (side > 0))
+                else max(0.0, r.quantity - abs(pos))
+            )
+            if opening > 0:
+                need = opening * ref / r.leverage + r.quantity * ref * max(
+                    self.config.taker_fee, 0.0
+                )
+                available = self.balance().available
+                if need > available + 1e-9:
+                    raise OrderRejected(
+                        "quantity",
+                        r.quantity,
+                        f"{_fmt(r.quantity)} {r.symbol} needs {need:.2f} USDT (margin + taker fee) "
+                        f"but {available:.2f} is available",
+                    )
+        o = _Ord(
+            id="",
+            seq=0,
+            symbol=r.symbol,
+            side=side,
+            type=t,
+            quantity=float(r.quantity),
+            price=price,
+            trigger_price=trigger,
+            reduce_only=r.reduce_only,
+            leverage=float(r.leverage),
+            stop_loss=sl,
+            take_profit=tp,
+            client_order_id=r.client_order_id,
+            status=OrderStatus.NEW,
+            created_ns=self._now_ns,
+            live_from_ns=self._live_from(book),
+            role="entry" if (sl is not None or tp is not None) else None,
+        )
+        return book, o
+
+    @staticmethod
+    def _live_from(book: _Book) -> int | None:
+        return None if book.last_ts is None else book.last_ts + NS_PER_MINUTE
+
+    def _accept(self, book: _Book, o: _Ord) -> None:
+        self._books.setdefault(book.symbol, book)
+        self._order_seq += 1
+        o.seq = self._order_seq
+        o.id = f"O-{self._order_seq:06d}"
+        next_status(o.id, None, OrderEvent.ACCEPTED)
+        o.updated_ns = self._now_ns
+        self._orders[o.id] = o
+        book.working.append(o)
+
+    def _open_order(self, order_id: str, verb: str) -> _Ord:
+        o = self._orders.get(order_id)
+        if o is None:
+            raise UnknownOrder(order_id)
+        if o.status not in OPEN:
+            raise OrderNotOpen(
+                "order_id", order_id, f"{order_id} is {o.status.value} and can no longer be {verb}"
+            )
+        return o
+
+    def _cancel(self, o: _Ord, reason: str, ts_ns: int | None = None) -> None:
+        o.status = next_status(o.id, o.status, OrderEvent.CANCELED)
+        o.reason = reason
+        o.updated_ns = self._now_ns if ts_ns is None else ts_ns
+
+    # ------------------------------------------------------------------ money
+
+    def _marked_totals(self) -> tuple[float, float]:
+        upnl = 0.0
+        margin = 0.0
+        for b in self._books.values():
+            if b.lots:
+                q = position_quantity(b.lots)
+                e = entry_price(b.lots)
+                upnl += unrealized_pnl(q, e, b.mark if b.mark is not None else e)
+                margin += position_margin(b.lots)
+        return upnl, margin
+
+    def _reserved(
+        self, exclude: str | None = None, books: dict[str, list[_Ord]] | None = None
+    ) -> float:
+        """Margin held back for open orders that would open or add to a position."""
+        total = 0.0
+        for b in self._books.values():
+            working = books.get(b.symbol, b.working) if books else b.working
+            for o in working:
+                if o.reduce_only or o.id == exclude or o.status not in OPEN:
+                    continue
+                ref = o.price if o.price is not None else (o.trigger_price or b.mark or 0.0)
+                total += (o.quantity - o.filled_quantity) * ref / o.leverage
+        return total
+
+    def _settle_funding(self, book: _Book, end_ns: int, price: float) -> None:
+        rate = self.config.funding_rate
+        qty = position_quantity(book.lots)
+        due = book.funding_due
+        assert due is not None
+        while due < end_ns:
+            amount = funding_payment(qty, price, rate)
+            self._wallet += amount
+            self._funding.append(_FundingRec(book.symbol, due, rate, qty, price, amount))
+            due += FUNDING_INTERVAL_NS
+        book.funding_due = due
+
+    # ------------------------------------------------------------------ the bar
+
+    def _match(self, book: _Book, ts: int, o: float, h: float, low: float, c: float) -> list[Fill]:
+        a = self._run_path(book, ts, o, h, low, c, high_first=True)
+        # Both paths start with the same step at the open and visit every price in [L, H]; if
+        # nothing fired after the open on this path, nothing can on the other one either.
+        if a.segment_events and self._ambiguous(book, h, low):
+            b = self._run_path(book, ts, o, h, low, c, high_first=False)
+            ea = a.wallet_delta + self._position_value(a.lots, c)
+            eb = b.wallet_delta + self._position_value(b.lots, c)
+            sim = a if matching.pick_path(ea, eb, self.config.sl_tp_same_bar) else b
+        else:
+            sim = a
+        return self._commit(book, sim)
+
+    @staticmethod
+    def _position_value(lots: list[Lot], price: float) -> float:
+        return sum(unrealized_pnl(lot.quantity, lot.price, price) for lot in lots)
+
+    def _ambiguous(self, book: _Book, h: float, low: float) -> bool:
+        """Can the path order change this bar's outcome? Only when two things can happen."""
+        touched: list[_Ord] = []
+        for o in book.working:
+            if o.type is _MARKET:
+                touched.append(o)
+                continue
+            level, _ = _level(o)
+            if low <= level <= h:
+                touched.append(o)
+        liq_touched = book.liq is not None and low <= book.liq <= h
+        n = len(touched) + (1 if liq_touched else 0)
+        if n == 0:
+            return False
+        if n > 1:
+            return True
+        if liq_touched:
+            return False
+        only = touched[0]
+        pos = abs(position_quantity(book.lots))
+        return not (only.reduce_only and only.quantity - only.filled_quantity >= pos - _QTY_EPS)
+
+    def _run_path(
+        self, book: _Book, ts: int, o: float, h: float, low: float, c: float, *, high_first: bool
+    ) -> _Sim:
+        orders = [_clone(w) for w in book.working]
+        for w in orders:
+            w.arriving = w.live_from_ns is None or ts <= w.live_from_ns
+        sim = _Sim(
+            orders=orders,
+            lots=list(book.lots),
+            position_realized=book.position_realized,
+            funding_due=book.funding_due,
+            order_seq=self._order_seq,
+            fill_seq=self._fill_seq,
+            liq=book.liq,
+        )
+        points = matching.bar_path(o, h, low, c, high_first)
+        cur = o
+        self._walk(book, sim, ts, cur, cur, low, h)
+        for nxt in points[1:]:
+            sim.segment_events += self._walk(book, sim, ts, cur, nxt, low, h)
+            cur = nxt
+        return sim
+
+    def _walk(
+        self, book: _Book, sim: _Sim, ts: int, cur: float, end: float, low: float, high: float
+    ) -> int:
+        """Fire every event on the move ``cur -> end``, nearest first (stops before others);
+        returns how many fired."""
+        events = 0
+        while True:
+            best: _Ord | None = None
+            best_hit: matching.Touch | None = None
+            best_key: tuple[float, int, int] | None = None
+            for w in sim.orders:
+                if w.status not in OPEN:
+                    continue
+                if w.type is _MARKET:
+                    hit = matching.Touch(cur, True)
+                else:
+                    level, below = _level(w)
+                    maybe = matching.touch(level, below, cur, end)
+                    if maybe is None or not maybe.breached:
+                        w.arriving = False
+                    if maybe is None:
+                        continue
+                    hit = maybe
+                key = (abs(hit.point - cur), _priority(w), w.seq)
+                if best_key is None or key < best_key:
+                    best, best_hit, best_key = w, hit, key
+            if sim.liq is not None:
+                long = position_quantity(sim.lots) > 0
+                liq_hit = matching.touch(sim.liq, long, cur, end)
+                if liq_hit is not None:
+                    key = (abs(liq_hit.point - cur), matching.PRIORITY_LIQUIDATION, 0)
+                    if best_key is None or key < best_key:
+                        self._liquidate(book, sim, ts, liq_hit.point)
+                        cur = liq_hit.point
+                        events += 1
+                        continue
+            if best is None or best_hit is None:
+                return events
+            self._fire(book, sim, ts, best, best_hit, low, high)
+            cur = best_hit.point
+            events += 1
+
+    def _fire(
+        self, book: _Book, sim: _Sim, ts: int, w: _Ord, hit: matching.Touch, low: float, high: float
+    ) -> None:
+        bps = self.config.slippage_bps
+        if w.type is _STOP_LIMIT and w.triggered_ns is None:
+            w.status = next_status(w.id, w.status, OrderEvent.TRIGGERED)
+            w.triggered_ns = ts
+            w.arriving = True  # now a limit that becomes live at the trigger point
+            return
+        if w.type is _MARKET or w.type is _STOP_MARKET:
+            if w.type is _STOP_MARKET:
+                next_status(w.id, w.status, OrderEvent.TRIGGERED)
+                w.triggered_ns = ts
+            ex = matching.market_execution(hit.point, w.side, bps, low, high)
+        else:
+            ex = matching.limit_execution(w.price, w.side, hit, w.arriving, bps, low, high)  # type: ignore[arg-type]
+        self._execute(book, sim, ts, w, ex, hit.point)
+
+    def _available_in_sim(self, book: _Book, sim: _Sim, price: float, exclude: str) -> float:
+        upnl = self._position_value(sim.lots, price)
+        margin = position_margin(sim.lots)
+        for b in self._books.values():
+            if b is not book and b.lots:
+                q = position_quantity(b.lots)
+                e = entry_price(b.lots)
+                upnl += unrealized_pnl(q, e, b.mark if b.mark is not None else e)
+                margin += position_margin(b.lots)
+        reserved = self._reserved(exclude=exclude, books={book.symbol: sim.orders})
+        return self._wallet + sim.wallet_delta + upnl - margin - reserved
+
+    def _execute(
+        self, book: _Book, sim: _Sim, ts: int, w: _Ord, ex: matching.Execution, point: float
+    ) -> None:
+        pos = position_quantity(sim.lots)
+        qty = w.quantity - w.filled_quantity
+        if w.reduce_only:
+            if abs(pos) < _QTY_EPS or (pos > 0) == (w.side > 0):
+                self._cancel(w, "reduce-only: no position left to reduce", ts)
+                return
+            if qty > abs(pos) + _QTY_EPS:
+                qty = abs(pos)
+                w.quantity = w.filled_quantity + qty  # amended to the position, then FILLED
+        else:
+            opening = (
+                qty
+                if (abs(pos) < _QTY_EPS or (pos > 0) == (w.side > 0))
+                else max(0.0, qty - abs(pos))
+            )
+            if opening > _QTY_EPS:
+                need = opening * ex.price / w.leverage + fee(qty, ex.price, self.config.taker_fee)
+                available = self._available_in_sim(book, sim, point, w.id)
+                if need > available + 1e-9:
+                    self._cancel(
+                        w,
+                        f"insufficient margin at fill: needs {need:.2f} USDT, {available:.2f} available",
+                        ts,
+                    )
+                    return
+        rate = self.config.maker_fee if ex.liquidity == MAKER else self.config.taker_fee
+        cost = fee(qty, ex.price, rate)
+        was_flat = abs(pos) < _QTY_EPS
+        eff = apply_fill(sim.lots, w.side * qty, ex.price, w.leverage)
+        sim.lots = eff.lots
+        sim.wallet_delta += eff.realized_pnl - cost
+        w.filled_quantity += qty
+        w.filled_notional += qty * ex.price
+        done = w.quantity - w.filled_quantity <= _QTY_EPS
+        w.status = next_status(
+            w.id, w.status, OrderEvent.FILLED if done else OrderEvent.PARTIALLY_FILLED
+        )
+        w.updated_ns = ts
+        self._record_fill(
+            sim, w, qty, ex.price, cost, ex.liquidity, ex.reference, ts, eff.realized_pnl
+        )
+        self._after_position_change(sim, ts, was_flat, eff.realized_pnl)
+        if w.stop_loss is not None or w.take_profit is not None:
+            self._spawn_children(sim, w, qty, ts)
+        if w.oco_id is not None:
+            for p in sim.orders:
+                if p.id == w.oco_id and p.status in OPEN:
+                    self._cancel(p, f"OCO partner {w.id} filled", ts)
+        if not sim.lots:
+            for p in sim.orders:
+                if p.reduce_only and p.status in OPEN:
+                    self._cancel(p, "reduce-only: position is flat", ts)
+
+    def _after_position_change(self, sim: _Sim, ts: int, was_flat: bool, realized: float) -> None:
+        if was_flat:
+            sim.position_realized = 0.0
+        sim.position_realized += realized
+        if not sim.lots:
+            sim.funding_due = None
+            sim.liq = None
+            return
+        if was_flat or sim.funding_due is None:
+            sim.funding_due = next_funding_after(ts)
+        q = position_quantity(sim.lots)
+        sim.liq = liquidation_price(
+            q, entry_price(sim.lots), position_margin(sim.lots), self.config.maintenance_margin_rate
+        )
+
+    def _record_fill(
+        self,
+        sim: _Sim,
+        w: _Ord,
+        qty: float,
+        px: float,
+        cost: float,
+        liquidity: str,
+        ref: float,
+        ts: int,
+        realized: float,
+    ) -> None:
+        sim.fill_seq += 1
+        sim.fills.append(
+            _FillRec(
+                id=f"F-{sim.fill_seq:06d}",
+                order_id=w.id,
+                symbol=w.symbol,
+                side=w.side,
+                quantity=qty,
+                price=px,
+                fee=cost,
+                liquidity=liquidity,
+                slippage=abs(px - ref) * qty,
+                ts_ns=ts,
+                realized_pnl=realized,
+                reference_price=ref,
+            )
+        )
+
+    def _new_child(self, sim: _Sim, parent: _Ord, ts: int, **kw: Any) -> _Ord:
+        sim.order_seq += 1
+        child = _Ord(
+            id=f"O-{sim.order_seq:06d}",
+            seq=sim.order_seq,
+            symbol=parent.symbol,
+            side=-parent.side,
+            reduce_only=True,
+            leverage=parent.leverage,
+            stop_loss=None,
+            take_profit=None,
+            client_order_id=None,
+            status=next_status(f"O-{sim.order_seq:06d}", None, OrderEvent.ACCEPTED),
+            created_ns=ts,
+            live_from_ns=ts,
+            updated_ns=ts,
+            parent_id=parent.id,
+            arriving=True,
+            **kw,
+        )
+        sim.orders.append(child)
+        sim.new_orders.append(child)
+        return child
+
+    def _spawn_children(self, sim: _Sim, parent: _Ord, qty: float, ts: int) -> None:
+        sl = tp = None
+        if parent.stop_loss is not None:
+            sl = self._new_child(
+                sim,
+                parent,
+                ts,
+                type=_STOP_MARKET,
+                quantity=qty,
+                price=None,
+                trigger_price=parent.stop_loss,
+                role="stop_loss",
+            )
+        if parent.take_profit is not None:
+            tp = self._new_child(
+                sim,
+                parent,
+                ts,
+                type=_LIMIT,
+                quantity=qty,
+                price=parent.take_profit,
+                trigger_price=None,
+                role="take_profit",
+            )
+        if sl is not None and tp is not None:
+            sl.oco_id, tp.oco_id = tp.id, sl.id
+
+    def _liquidate(self, book: _Book, sim: _Sim, ts: int, point: float) -> None:
+        """Close the whole position at ``point``; the wallet loses exactly the isolated margin."""
+        q = position_quantity(sim.lots)
+        margin = position_margin(sim.lots)
+        sim.order_seq += 1
+        oid = f"O-{sim.order_seq:06d}"
+        liq_order = _Ord(
+            id=oid,
+            seq=sim.order_seq,
+            symbol=book.symbol,
+            side=-1 if q > 0 else 1,
+            type=_MARKET,
+            quantity=abs(q),
+            price=None,
+            trigger_price=None,
+            reduce_only=True,
+            leverage=1.0,
+            stop_loss=None,
+            take_profit=None,
+            client_order_id=None,
+            status=next_status(oid, None, OrderEvent.ACCEPTED),
+            created_ns=ts,
+            live_from_ns=ts,
+            updated_ns=ts,
+            role="liquidation",
+            reason="liquidation",
+        )
+        eff = apply_fill(sim.lots, -q, point, 1.0)
+        realized = max(eff.realized_pnl, -margin)
+        liq_fee = margin + realized  # the margin left over goes to the venue as liquidation fee
+        liq_order.filled_quantity = abs(q)
+        liq_order.filled_notional = abs(q) * point
+        liq_order.status = next_status(oid, liq_order.status, OrderEvent.FILLED)
+        sim.orders.append(liq_order)
+        sim.new_orders.append(liq_order)
+        sim.lots = []
+        sim.wallet_delta += realized - liq_fee
+        self._record_fill(sim, liq_order, abs(q), point, liq_fee, TAKER, point, ts, realized)
+        self._after_position_change(sim, ts, False, realized)
+        for p in sim.orders:
+            if p.reduce_only and p.status in OPEN:
+                self._cancel(p, "reduce-only: position is flat", ts)
+
+    def _commit(self, book: _Book, sim: _Sim) -> list[Fill]:
+        for w in sim.orders:
+            w.arriving = False
+            self._orders[w.id] = w
+        book.working = [w for w in sim.orders if w.status in OPEN]
+        book.lots = sim.lots
+        book.position_realized = sim.position_realized
+        book.funding_due = sim.funding_due
+        self._wallet += sim.wallet_delta
+        self._order_seq = sim.order_seq
+        self._fill_seq = sim.fill_seq
+        self._fills.extend(sim.fills)
+        self._refresh(book)
+        return [self._public_fill(f) for f in sim.fills]
+
+    def _refresh(self, book: _Book) -> None:
+        """Recompute the cached levels that decide whether a bar can change anything."""
+        below, above, pending = -_INF, _INF, False
+        for w in book.working:
+            if w.type is _MARKET:
+                pending = True
+                continue
+            level, fires_below = _level(w)
+            if fires_below:
+                below = max(below, level)
+            else:
+                above = min(above, level)
+        book.liq = None
+        if book.lots:
+            q = position_quantity(book.lots)
+            book.liq = liquidation_price(
+                q,
+                entry_price(book.lots),
+                position_margin(book.lots),
+                self.config.maintenance_margin_rate,
+            )
+            if book.liq is not None:
+                if q > 0:
+                    below = max(below, book.liq)
+                else:
+                    above = min(above, book.liq)
+        book.below, book.above, book.pending_market = below, above, pending
+
+    # ------------------------------------------------------------------ conversion
+
+    def _public_order(self, o: _Ord) -> Order:
+        request = OrderRequest.model_construct(
+            symbol=o.symbol,
+            side=_side(o.side),
+            type=o.type,
+            quantity=o.quantity,
+            price=o.price,
+            trigger_price=o.trigger_price,
+            reduce_only=o.reduce_only,
+            leverage=o.leverage,
+            stop_loss=o.stop_loss,
+            take_profit=o.take_profit,
+            client_order_id=o.client_order_id,
+        )
+        return Order.model_construct(
+            id=o.id,
+            request=request,
+            status=o.status,
+            filled_quantity=o.filled_quantity,
+            average_price=o.filled_notional / o.filled_quantity if o.filled_quantity > 0 else None,
+            created_at=_ts(o.created_ns),
+            updated_at=_ts(o.updated_ns),
+            parent_id=o.parent_id,
+            oco_id=o.oco_id,
+            reason=o.reason,
+            triggered_at=_ts(o.triggered_ns),
+            role=o.role,
+        )
+
+    @staticmethod
+    def _public_fill(f: _FillRec) -> Fill:
+        return Fill.model_construct(
+            id=f.id,
+            order_id=f.order_id,
+            symbol=f.symbol,
+            side=_side(f.side),
+            quantity=f.quantity,
+            price=f.price,
+            fee=f.fee,
+            liquidity=f.liquidity,
+            slippage=f.slippage,
+            ts=_ts(f.ts_ns),
+            realized_pnl=f.realized_pnl,
+            reference_price=f.reference_price,
+        )
+
+
+_ORD_SLOTS = _Ord.__slots__
+
+
+def _clone(o: _Ord) -> _Ord:
+    """A shallow copy of an order record (faster than ``copy.copy`` on a slots dataclass)."""
+    c = _Ord.__new__(_Ord)
+    for name in _ORD_SLOTS:
+        setattr(c, name, getattr(o, name))
+    return c
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}

@@ -1,0 +1,44 @@
+"""The meeting's state: plain JSON data (so it checkpoints and shows in ``langgraph dev``).
+
+Models (memo, turns, interrupts, decision, gate result) are stored as their JSON dumps; the
+services that read the world (market data, the exchange, the AI-log writer) are never in
+state — they come from the runtime context (``graph.context``).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+
+class InputState(TypedDict):
+    """What a meeting is asked: one symbol at one moment (ISO-8601 UTC, e.g. 2023-04-20T12:00:00Z)."""
+
+    symbol: str
+    at: str
+
+
+class MeetingState(InputState, total=False):
+    """Everything the meeting has said and decided so far."""
+
+    run_id: str
+    meeting_id: str
+    memo: dict[str, Any]
+    account: dict[str, Any]
+    turns: Annotated[list[dict[str, Any]], operator.add]  # Turn dumps, in speaking order
+    interrupts: Annotated[list[dict[str, Any]], operator.add]  # Interrupt dumps, as closed
+    round: int  # review rounds held
+    pending: list[dict[str, Any]]  # admitted interrupts awaiting their target's answer
+    spent: dict[str, int]  # interrupt budget spent: "__meeting__" and per role
+    ended_by: str  # why the debate closed: convergence | budget | rounds
+    draft: dict[str, Any] | None  # the chair's last draft decision (None if unparseable)
+    draft_error: str | None  # why the last draft was invalid
+    revisions: int  # revise turns the chair has had
+    decision: dict[str, Any]  # the validated Decision
+    fallback: str | None  # set when the decision is a recorded FLAT fallback
+    approval: dict[str, Any] | None  # the human's answer when approval was required
+    gate: dict[str, Any]  # GateResult dump
+    execution: dict[str, Any]  # ExecutionReport dump
+
+
+MEETING_BUDGET_KEY = "__meeting__"

@@ -1,0 +1,115 @@
+"""Headlines out of the store, by time window and symbol, without look-ahead.
+
+Every news dataset under ``<store>/news/`` is read once, kept sorted by time in memory, and
+sliced per call; the cache is dropped when a dataset folder changes or we write a partition.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tools.store import (
+    NEWS_SCHEMA,
+    generation,
+    news_dir,
+    partition_files,
+    resolve_store,
+    stored_news_sets,
+)
+from tools.timeutil import parse_utc
+
+NEWS_COLUMNS: tuple[str, ...] = tuple(NEWS_SCHEMA.names)
+_cache: dict[Path, tuple[tuple[object, ...], pd.DataFrame]] = {}
+_lock = threading.Lock()
+
+
+def _key(root: Path) -> tuple[object, ...]:
+    parts: list[object] = [generation()]
+    for ds in stored_news_sets(root):
+        try:
+            st = os.stat(news_dir(root, ds))
+        except FileNotFoundError:
+            continue
+        parts.append((ds, st.st_mtime_ns, st.st_ino))
+    return tuple(parts)
+
+
+def _read_all(root: Path) -> pd.DataFrame:
+    tables = [
+        pq.ParquetFile(p).read()
+        for ds in stored_news_sets(root)
+        for p in partition_files(news_dir(root, ds))
+    ]
+    if not tables:
+        return _empty()
+    table = pa.concat_tables([t.select(list(NEWS_COLUMNS)).cast(NEWS_SCHEMA) for t in tables])
+    df = pd.DataFrame(
+        {
+            "ts": pd.DatetimeIndex(
+                table.column("ts").cast(pa.int64()).to_numpy().astype("datetime64[ms]")
+            ).tz_localize("UTC").as_unit("ns"),
+            "title": table.column("title").to_pylist(),
+            "source": table.column("source").to_pylist(),
+            "url": table.column("url").to_pylist(),
+            "symbols": table.column("symbols").to_pylist(),
+            "dataset": table.column("dataset").to_pylist(),
+            "summary": table.column("summary").to_pylist(),
+        }
+    )
+    df = df.sort_values(["ts", "dataset", "title", "url"], kind="stable").reset_index(drop=True)
+    return df
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ts": pd.DatetimeIndex([], dtype="datetime64[ns, UTC]"),
+            **{c: pd.Series([], dtype=object) for c in NEWS_COLUMNS if c != "ts"},
+        }
+    )
+
+
+def all_news(store: Path | None = None) -> pd.DataFrame:
+    """Every stored headline, sorted by time (cached; do not modify the returned frame)."""
+    root = resolve_store(store).resolve()
+    key = _key(root)
+    hit = _cache.get(root)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    df = _read_all(root)
+    with _lock:
+        _cache[root] = (key, df)
+    return df
+
+
+def load_news(
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    symbols: list[str] | tuple[str, ...] | None = None,
+    *,
+    store: Path | None = None,
+) -> pd.DataFrame:
+    """Headlines with ``start <= ts <= end`` (sorted by ts); with ``symbols``, only those tagged
+    with any of them. Columns: ts, title, source, url, symbols (list[str]), dataset, summary."""
+    start_ts, end_ts = parse_utc(start), parse_utc(end)
+    df = all_news(store)
+    if df.empty:
+        return _empty()
+    ts = df["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    i0 = int(np.searchsorted(ts, start_ts.as_unit("ns").value, side="left"))
+    i1 = int(np.searchsorted(ts, end_ts.as_unit("ns").value, side="right"))
+    out = df.iloc[i0:i1]
+    if symbols is not None:
+        wanted = set(symbols)
+        mask = [bool(wanted.intersection(s)) for s in out["symbols"]]
+        out = out[mask]
+    out = out.reset_index(drop=True).copy()
+    out["symbols"] = [list(s) for s in out["symbols"]]
+    return out
