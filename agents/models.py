@@ -36,7 +36,9 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
             "offline, openai:<model>, ollama:<model>, google_genai:<model>"
         )
     if provider != "offline" and not name:
-        raise ModelSpecError(f"model {model_id!r}: name the model after the colon, e.g. {provider}:<model>")
+        raise ModelSpecError(
+            f"model {model_id!r}: name the model after the colon, e.g. {provider}:<model>"
+        )
     return provider, name
 
 
@@ -65,8 +67,14 @@ def load_chat_model(
         return OfflineChatModel()
     if provider in ("openai", "ollama"):
         chat_openai = _import("langchain_openai", "ChatOpenAI", provider)
-        url = base_url or (OLLAMA_BASE_URL if provider == "ollama" else os.environ.get("OPENAI_BASE_URL"))
-        key = api_key or os.environ.get("OPENAI_API_KEY") or ("ollama" if provider == "ollama" else None)
+        url = base_url or (
+            OLLAMA_BASE_URL if provider == "ollama" else os.environ.get("OPENAI_BASE_URL")
+        )
+        key = (
+            api_key
+            or os.environ.get("OPENAI_API_KEY")
+            or ("ollama" if provider == "ollama" else None)
+        )
         kwargs: dict[str, Any] = {
             "model": name,
             "temperature": temperature,
@@ -81,7 +89,11 @@ def load_chat_model(
         model: BaseChatModel = chat_openai(**kwargs)
         return model
     chat_google = _import("langchain_google_genai", "ChatGoogleGenerativeAI", provider)
-    gkwargs: dict[str, Any] = {"model": name, "temperature": temperature, "max_retries": max_retries}
+    gkwargs: dict[str, Any] = {
+        "model": name,
+        "temperature": temperature,
+        "max_retries": max_retries,
+    }
     if base_url:
         gkwargs["base_url"] = base_url
     if api_key:

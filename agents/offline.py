@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -32,20 +32,26 @@ Responder = Callable[[list[BaseMessage], list[dict[str, Any]], Any], AIMessage]
 
 
 def _text(messages: Sequence[BaseMessage]) -> str:
-    return "\n\n".join(m.content if isinstance(m.content, str) else json.dumps(m.content) for m in messages)
+    return "\n\n".join(
+        m.content if isinstance(m.content, str) else json.dumps(m.content) for m in messages
+    )
 
 
 def _call_id(name: str, text: str) -> str:
     return "call_" + hashlib.sha256(f"{name}\n{text}".encode()).hexdigest()[:16]
 
 
-def policy_responder(messages: list[BaseMessage], tools: list[dict[str, Any]], tool_choice: Any) -> AIMessage:
+def policy_responder(
+    messages: list[BaseMessage], tools: list[dict[str, Any]], tool_choice: Any
+) -> AIMessage:
     """Answer as the seat in the prompt, through its policy."""
     text = _text(messages)
     data = read_blocks(text)
     seat = data.get("seat") or {"id": "unknown", "lens": "chair"}
     if not tools:
-        return AIMessage(f"[{OFFLINE_MODEL_NAME}] {seat.get('title', seat['id'])}: I answer in structured output only.")
+        return AIMessage(
+            f"[{OFFLINE_MODEL_NAME}] {seat.get('title', seat['id'])}: I answer in structured output only."
+        )
     name = _chosen_tool(tools, tool_choice)
     if name == "TurnDraft":
         args: dict[str, Any] = policies.opening_turn(seat["lens"], data)
@@ -57,7 +63,10 @@ def policy_responder(messages: list[BaseMessage], tools: list[dict[str, Any]], t
         args = policies.decide(seat, data)
     else:
         raise ValueError(f"the offline model has no policy for the output {name!r}")
-    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": _call_id(name, text), "type": "tool_call"}])
+    return AIMessage(
+        "",
+        tool_calls=[{"name": name, "args": args, "id": _call_id(name, text), "type": "tool_call"}],
+    )
 
 
 def _chosen_tool(tools: list[dict[str, Any]], tool_choice: Any) -> str:

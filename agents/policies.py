@@ -81,7 +81,7 @@ def r(x: float | None, price: float | None) -> float | None:
     """Round a price to a sensible number of significant digits for the symbol's price level."""
     if x is None or price is None or price <= 0:
         return x
-    digits = max(0, 6 - int(math.floor(math.log10(price))) - 1)
+    digits = max(0, 6 - math.floor(math.log10(price)) - 1)
     return round(x, digits)
 
 
@@ -98,7 +98,11 @@ def trend_sign(memo: Data) -> tuple[int, float, list[str]]:
 def momentum_sign(memo: Data) -> tuple[float, list[str]]:
     """Momentum in [-1, 1]: the momentum signal, else MACD histogram and 1 h return."""
     d, s = signal(memo, "momentum")
-    ev = [e for e in ("tech.macd_hist", "tech.rsi_14", "market.return_1h") if fact(memo, e) is not None]
+    ev = [
+        e
+        for e in ("tech.macd_hist", "tech.rsi_14", "market.return_1h")
+        if fact(memo, e) is not None
+    ]
     if s:
         return d * s, ev
     hist = num(memo, "tech.macd_hist") or 0.0
@@ -130,7 +134,13 @@ def market_view(memo: Data, horizon: str | None = None) -> dict[str, Any]:
     if ret24 is not None:
         parts.append((clip(ret24 / 0.03, -1, 1), 0.6, "market.return_24h"))
     if not parts:
-        return view("FLAT", 0.3, horizon or SHORT_HORIZON, "No sentiment, lead-lag or regime data: no view.", [])
+        return view(
+            "FLAT",
+            0.3,
+            horizon or SHORT_HORIZON,
+            "No sentiment, lead-lag or regime data: no view.",
+            [],
+        )
     score = sum(s * w for s, w, _ in parts) / sum(w for _, w, _ in parts)
     stance = stance_of(score, 0.12)
     # the horizon follows the reading that dominates: the 24 h regime, or news / BTC lead
@@ -138,7 +148,9 @@ def market_view(memo: Data, horizon: str | None = None) -> dict[str, Any]:
     fast = sum(abs(s) * w for s, w, fid in parts if fid != "market.return_24h")
     natural = LONG_HORIZON if regime > fast else SHORT_HORIZON
     evidence = [fid for _, _, fid in parts if fid != "news.bias" or bias is not None]
-    why = ", ".join(f"{fid}={fact(memo, fid)!s}" for _, _, fid in parts if fact(memo, fid) is not None)
+    why = ", ".join(
+        f"{fid}={fact(memo, fid)!s}" for _, _, fid in parts if fact(memo, fid) is not None
+    )
     conf = 0.35 + 0.5 * min(1.0, abs(score) / 0.6) if stance != "FLAT" else 0.4
     return view(
         stance,
@@ -182,9 +194,17 @@ def technical_view(memo: Data, data: Data, horizon: str | None = None) -> dict[s
         dist = abs(price - stop)
         target = num(memo, "tech.resistance" if stance == "LONG" else "tech.support")
         rr = desk(data)["min_reward_risk"]
-        tp = target if target is not None and (target - price) * sgn >= rr * dist else price + sgn * rr * dist
+        tp = (
+            target
+            if target is not None and (target - price) * sgn >= rr * dist
+            else price + sgn * rr * dist
+        )
         out.update(entry=r(price, price), stop_loss=r(stop, price), take_profit=r(tp, price))
-        out["evidence"] += [e for e in ("market.price", "market.atr_14", "tech.support", "tech.resistance") if fact(memo, e) is not None]
+        out["evidence"] += [
+            e
+            for e in ("market.price", "market.atr_14", "tech.support", "tech.resistance")
+            if fact(memo, e) is not None
+        ]
     return out
 
 
@@ -195,21 +215,47 @@ def risk_view(memo: Data, data: Data, turns: list[Data]) -> dict[str, Any]:
     vol = num(memo, "market.realized_vol_24h")
     account = data.get("account") or {}
     symbol = memo.get("symbol")
-    ev = [e for e in ("market.atr_14", "market.atr_pct", "market.realized_vol_24h") if fact(memo, e) is not None]
+    ev = [
+        e
+        for e in ("market.atr_14", "market.atr_pct", "market.realized_vol_24h")
+        if fact(memo, e) is not None
+    ]
     if price is None or atr is None:
-        return view("FLAT", 0.8, SHORT_HORIZON, "No price or ATR in the memo: risk cannot be sized.", ev)
+        return view(
+            "FLAT", 0.8, SHORT_HORIZON, "No price or ATR in the memo: risk cannot be sized.", ev
+        )
     if atr_pct is not None and atr_pct > dk["max_atr_pct"]:
-        return view("FLAT", 0.8, SHORT_HORIZON, f"ATR is {atr_pct:.2%} of price, above {dk['max_atr_pct']:.1%}: too wild.", ev)
+        return view(
+            "FLAT",
+            0.8,
+            SHORT_HORIZON,
+            f"ATR is {atr_pct:.2%} of price, above {dk['max_atr_pct']:.1%}: too wild.",
+            ev,
+        )
     if vol is not None and vol > dk["max_vol"]:
-        return view("FLAT", 0.75, SHORT_HORIZON, f"Realised vol {vol:.0%} is above {dk['max_vol']:.0%}: too wild.", ev)
-    held = [p for p in account.get("positions", []) if p.get("symbol") == symbol and p.get("quantity")]
+        return view(
+            "FLAT",
+            0.75,
+            SHORT_HORIZON,
+            f"Realised vol {vol:.0%} is above {dk['max_vol']:.0%}: too wild.",
+            ev,
+        )
+    held = [
+        p for p in account.get("positions", []) if p.get("symbol") == symbol and p.get("quantity")
+    ]
     if held:
         return view("FLAT", 0.7, SHORT_HORIZON, f"Already holding {symbol}: no second entry.", ev)
     score = sum(SIGN[t["stance"]] * float(t["confidence"]) for t in turns) / max(1, len(turns))
     stance = stance_of(score, 0.1)
     calm = 1.0 - 0.5 * min(1.0, (atr_pct or 0.0) / dk["max_atr_pct"])
     if stance == "FLAT":
-        return view("FLAT", 0.5, SHORT_HORIZON, f"The analysts do not agree (net {score:+.2f}): no risk worth taking.", ev)
+        return view(
+            "FLAT",
+            0.5,
+            SHORT_HORIZON,
+            f"The analysts do not agree (net {score:+.2f}): no risk worth taking.",
+            ev,
+        )
     stop, tp = levels(stance, price, atr, dk["stop_atr"], dk["min_reward_risk"])
     out = view(
         stance,
@@ -231,8 +277,20 @@ def advocate_view(memo: Data, data: Data, side: str) -> dict[str, Any]:
     bias = num(memo, "news.bias") or 0.0
     support = max(0.0, sgn * d * s) + max(0.0, sgn * mom) + max(0.0, sgn * bias)
     if support < 0.2:
-        return view("FLAT", 0.4, SHORT_HORIZON, f"Even the {side.lower()} case is thin here (support {support:.2f}).", tev + mev)
-    out = view(side, clip(0.35 + support / 3, 0.0, 0.85), SHORT_HORIZON, f"The {side.lower()} case: trend, momentum and news add to {support:.2f}.", tev + mev)
+        return view(
+            "FLAT",
+            0.4,
+            SHORT_HORIZON,
+            f"Even the {side.lower()} case is thin here (support {support:.2f}).",
+            tev + mev,
+        )
+    out = view(
+        side,
+        clip(0.35 + support / 3, 0.0, 0.85),
+        SHORT_HORIZON,
+        f"The {side.lower()} case: trend, momentum and news add to {support:.2f}.",
+        tev + mev,
+    )
     price, atr = num(memo, "market.price"), num(memo, "market.atr_14")
     if price and atr:
         dk = desk(data)
@@ -241,7 +299,9 @@ def advocate_view(memo: Data, data: Data, side: str) -> dict[str, Any]:
     return out
 
 
-def view(stance: str, confidence: float, horizon: str, argument: str, evidence: list[str]) -> dict[str, Any]:
+def view(
+    stance: str, confidence: float, horizon: str, argument: str, evidence: list[str]
+) -> dict[str, Any]:
     return {
         "stance": stance,
         "confidence": round(clip(confidence, 0.0, 1.0), 4),
@@ -295,19 +355,37 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
     def raise_(kind: str, target: Data, text: str, evidence: list[str], proposal: str = "") -> None:
         dup = any(f["kind"] == kind and f["target"] == target["id"] for f in found)
         if kind in may and not dup and not _raised(data, me, kind, target["id"]):
-            found.append({"kind": kind, "target": target["id"], "text": text, "evidence": evidence, "proposal": proposal})
+            found.append(
+                {
+                    "kind": kind,
+                    "target": target["id"],
+                    "text": text,
+                    "evidence": evidence,
+                    "proposal": proposal,
+                }
+            )
 
     facts = memo.get("facts", {})
     unknowns = memo.get("unknowns", {})
     for t in turns:
         missing = [e for e in t.get("evidence", []) if e not in facts]
         if missing:
-            raise_("clarify", t, f"You cite {', '.join(missing)}, which the memo does not have. What is it?", missing)
+            raise_(
+                "clarify",
+                t,
+                f"You cite {', '.join(missing)}, which the memo does not have. What is it?",
+                missing,
+            )
     if lens == "technical":
         d, s, ev = trend_sign(memo)
         for t in turns:
             if d and SIGN[t["stance"]] == -d and s >= 0.2:
-                raise_("counterevidence", t, f"{t['stance']} is against the {fact(memo, 'tech.trend')} trend (strength {s:.2f}).", ev)
+                raise_(
+                    "counterevidence",
+                    t,
+                    f"{t['stance']} is against the {fact(memo, 'tech.trend')} trend (strength {s:.2f}).",
+                    ev,
+                )
     if lens == "market":
         bias = num(memo, "news.bias")
         lead = num(memo, "corr.btc_lead_lag")
@@ -315,11 +393,26 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
         for t in turns:
             sg = SIGN[t["stance"]]
             if bias is not None and abs(bias) >= 0.3 and sg == -math.copysign(1, bias):
-                raise_("counterevidence", t, f"{t['stance']} fights a news bias of {bias:+.2f}.", ["news.bias"])
+                raise_(
+                    "counterevidence",
+                    t,
+                    f"{t['stance']} fights a news bias of {bias:+.2f}.",
+                    ["news.bias"],
+                )
             elif lead is not None and abs(lead) >= 0.3 and sg == -math.copysign(1, lead):
-                raise_("counterevidence", t, f"{t['stance']} fights the BTC lead of {lead:+.2f}.", ["corr.btc_lead_lag"])
+                raise_(
+                    "counterevidence",
+                    t,
+                    f"{t['stance']} fights the BTC lead of {lead:+.2f}.",
+                    ["corr.btc_lead_lag"],
+                )
             elif ret24 is not None and abs(ret24) >= 0.03 and sg == -math.copysign(1, ret24):
-                raise_("counterevidence", t, f"{t['stance']} fights a 24h move of {ret24:+.1%}.", ["market.return_24h"])
+                raise_(
+                    "counterevidence",
+                    t,
+                    f"{t['stance']} fights a 24h move of {ret24:+.1%}.",
+                    ["market.return_24h"],
+                )
     if lens == "risk":
         for t in turns:
             entry, stop = t.get("entry"), t.get("stop_loss")
@@ -327,7 +420,13 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
                 continue
             dist = (entry - stop) * SIGN[t["stance"]]
             if dist <= 0:
-                raise_("veto_to_revise", t, f"Stop {stop} is on the wrong side of entry {entry}.", ["market.price"], f"stop_atr={dk['stop_atr']}")
+                raise_(
+                    "veto_to_revise",
+                    t,
+                    f"Stop {stop} is on the wrong side of entry {entry}.",
+                    ["market.price"],
+                    f"stop_atr={dk['stop_atr']}",
+                )
             elif dist > dk["max_stop_atr"] * atr:
                 raise_(
                     "veto_to_revise",
@@ -338,14 +437,29 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
                 )
         count = num(memo, "news.count_24h")
         for t in turns:
-            if t["stance"] != "FLAT" and "news.bias" in t.get("evidence", []) and count is not None and count < 5:
-                raise_("clarify", t, f"Your sentiment rests on {count:.0f} headline(s) in 24h. How much of your view is news?", ["news.count_24h", "news.bias"])
+            if (
+                t["stance"] != "FLAT"
+                and "news.bias" in t.get("evidence", [])
+                and count is not None
+                and count < 5
+            ):
+                raise_(
+                    "clarify",
+                    t,
+                    f"Your sentiment rests on {count:.0f} headline(s) in 24h. How much of your view is news?",
+                    ["news.count_24h", "news.bias"],
+                )
         owner = {"news": "market", "correlation": "market"}
         for uid, u in unknowns.items():
             want = owner.get(str(u.get("kind")), "technical")
             target = next((t for t in turns if t.get("lens", _lens_of(t, data)) == want), None)
             if target is not None:
-                raise_("clarify", target, f"The memo lacks {uid} ({u.get('text')}). Does your view hold without it?", [uid])
+                raise_(
+                    "clarify",
+                    target,
+                    f"The memo lacks {uid} ({u.get('text')}). Does your view hold without it?",
+                    [uid],
+                )
                 break  # one clarify per review: the rest is the same question
     if lens == "chair":
         mom, mev = momentum_sign(memo)
@@ -367,13 +481,30 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
                     f"horizon={shorter['horizon']}",
                 )
         for t in active:
-            if _hours(t["horizon"]) > _hours(SHORT_HORIZON) and mom and abs(mom) >= 0.3 and math.copysign(1, mom) == -SIGN[t["stance"]]:
-                raise_("reframe", t, f"Your {t['horizon']} {t['stance']} call has 1h momentum ({mom:+.2f}) against it: judge it on {SHORT_HORIZON}.", mev, f"horizon={SHORT_HORIZON}")
+            if (
+                _hours(t["horizon"]) > _hours(SHORT_HORIZON)
+                and mom
+                and abs(mom) >= 0.3
+                and math.copysign(1, mom) == -SIGN[t["stance"]]
+            ):
+                raise_(
+                    "reframe",
+                    t,
+                    f"Your {t['horizon']} {t['stance']} call has 1h momentum ({mom:+.2f}) against it: judge it on {SHORT_HORIZON}.",
+                    mev,
+                    f"horizon={SHORT_HORIZON}",
+                )
             entry, stop, tp = t.get("entry"), t.get("stop_loss"), t.get("take_profit")
             if entry is not None and stop is not None and tp is not None:
                 risk, reward = abs(entry - stop), (tp - entry) * SIGN[t["stance"]]
                 if risk > 0 and reward < 0.999 * dk["min_reward_risk"] * risk:
-                    raise_("veto_to_revise", t, f"Take-profit {tp} pays {reward / risk:.2f}R; the desk wants {dk['min_reward_risk']:.1f}R.", ["market.price"], f"min_reward_risk={dk['min_reward_risk']}")
+                    raise_(
+                        "veto_to_revise",
+                        t,
+                        f"Take-profit {tp} pays {reward / risk:.2f}R; the desk wants {dk['min_reward_risk']:.1f}R.",
+                        ["market.price"],
+                        f"min_reward_risk={dk['min_reward_risk']}",
+                    )
     return found
 
 
@@ -398,21 +529,51 @@ def _hours(horizon: str) -> float:
 # --- answering an interrupt -------------------------------------------------------------
 def resolve(seat: Data, data: Data) -> dict[str, Any]:
     memo, own, intr = data["memo"], dict(data["own_turn"]), data["interrupt"]
-    keep = {k: own.get(k) for k in ("stance", "confidence", "horizon", "entry", "stop_loss", "take_profit")}
+    keep = {
+        k: own.get(k)
+        for k in ("stance", "confidence", "horizon", "entry", "stop_loss", "take_profit")
+    }
     kind, lens = intr["kind"], seat["lens"]
     price, atr = num(memo, "market.price"), num(memo, "market.atr_14")
     dk = desk(data)
     if kind == "veto_to_revise" and own["stance"] != "FLAT" and price and atr:
         stop, tp = levels(own["stance"], price, atr, dk["stop_atr"], dk["min_reward_risk"])
-        new = {**keep, "entry": r(price, price), "stop_loss": r(stop, price), "take_profit": r(tp, price)}
-        return resolution("revised", f"Revised: stop {dk['stop_atr']:.1f} ATR away at {new['stop_loss']}, target {dk['min_reward_risk']:.1f}R at {new['take_profit']}.", ["market.atr_14", "market.price"], new)
+        new = {
+            **keep,
+            "entry": r(price, price),
+            "stop_loss": r(stop, price),
+            "take_profit": r(tp, price),
+        }
+        return resolution(
+            "revised",
+            f"Revised: stop {dk['stop_atr']:.1f} ATR away at {new['stop_loss']}, target {dk['min_reward_risk']:.1f}R at {new['take_profit']}.",
+            ["market.atr_14", "market.price"],
+            new,
+        )
     if kind == "counterevidence":
         hit = 0.25 if len(intr.get("evidence") or []) > 1 else 0.15
         conf = float(own["confidence"]) - hit
         if conf < 0.4:
-            new = {**keep, "stance": "FLAT", "confidence": 0.5, "entry": None, "stop_loss": None, "take_profit": None}
-            return resolution("revised", f"Conceded: with {', '.join(intr.get('evidence') or [])} against me my edge is gone; FLAT.", intr.get("evidence") or [], new)
-        return resolution("maintained", f"Maintained at lower confidence {conf:.2f}: my evidence ({', '.join(own.get('evidence') or [])}) still outweighs it.", own.get("evidence") or [], {**keep, "confidence": round(conf, 4)})
+            new = {
+                **keep,
+                "stance": "FLAT",
+                "confidence": 0.5,
+                "entry": None,
+                "stop_loss": None,
+                "take_profit": None,
+            }
+            return resolution(
+                "revised",
+                f"Conceded: with {', '.join(intr.get('evidence') or [])} against me my edge is gone; FLAT.",
+                intr.get("evidence") or [],
+                new,
+            )
+        return resolution(
+            "maintained",
+            f"Maintained at lower confidence {conf:.2f}: my evidence ({', '.join(own.get('evidence') or [])}) still outweighs it.",
+            own.get("evidence") or [],
+            {**keep, "confidence": round(conf, 4)},
+        )
     if kind == "reframe":
         horizon = (intr.get("proposal") or "").partition("horizon=")[2] or SHORT_HORIZON
         if lens == "technical":
@@ -422,7 +583,12 @@ def resolve(seat: Data, data: Data) -> dict[str, Any]:
         else:
             new_view = {**keep, "horizon": horizon}
         new = {k: new_view.get(k, keep.get(k)) for k in keep}
-        return resolution("revised", f"Reframed on {horizon}: {new['stance']} at {new['confidence']:.2f}.", new_view.get("evidence") or own.get("evidence") or [], new)
+        return resolution(
+            "revised",
+            f"Reframed on {horizon}: {new['stance']} at {new['confidence']:.2f}.",
+            new_view.get("evidence") or own.get("evidence") or [],
+            new,
+        )
     # clarify (and anything else): answer from the memo (a look-up), changing the view only when
     # the answer shows the view leaned on thin evidence
     asked = intr.get("evidence") or []
@@ -430,15 +596,29 @@ def resolve(seat: Data, data: Data) -> dict[str, Any]:
         count, bias = num(memo, "news.count_24h"), num(memo, "news.bias")
         if count is not None and count < 5 and own["stance"] != "FLAT":
             conf = round(max(0.0, float(own["confidence"]) - 0.1), 4)
-            return resolution("revised", f"Looked up: {count:.0f} headline(s) in 24h, bias {bias}. Thin, so I cut my confidence to {conf:.2f}.", ["news.count_24h", "news.bias"], {**keep, "confidence": conf})
+            return resolution(
+                "revised",
+                f"Looked up: {count:.0f} headline(s) in 24h, bias {bias}. Thin, so I cut my confidence to {conf:.2f}.",
+                ["news.count_24h", "news.bias"],
+                {**keep, "confidence": conf},
+            )
     unknown = [a for a in asked if a in memo.get("unknowns", {})]
     if unknown:
-        return resolution("answered", f"{', '.join(unknown)} is unknown; my view rests on {', '.join(own.get('evidence') or ['no facts'])}, which do not depend on it.", own.get("evidence") or [], keep)
+        return resolution(
+            "answered",
+            f"{', '.join(unknown)} is unknown; my view rests on {', '.join(own.get('evidence') or ['no facts'])}, which do not depend on it.",
+            own.get("evidence") or [],
+            keep,
+        )
     known = {a: fact(memo, a) for a in asked if a in memo.get("facts", {})}
-    return resolution("answered", f"From the memo: {known or 'nothing on that'}.", list(known), keep)
+    return resolution(
+        "answered", f"From the memo: {known or 'nothing on that'}.", list(known), keep
+    )
 
 
-def resolution(outcome: str, answer: str, evidence: list[str], v: Mapping[str, Any]) -> dict[str, Any]:
+def resolution(
+    outcome: str, answer: str, evidence: list[str], v: Mapping[str, Any]
+) -> dict[str, Any]:
     return {
         "outcome": outcome,
         "answer": answer,
@@ -459,17 +639,34 @@ def decide(seat: Data, data: Data) -> dict[str, Any]:
     weights = data.get("weights") or {}
     turns = [t for t in _latest(list(data.get("turns") or [])) if t["role"] != seat["id"]]
     total_w = sum(float(weights.get(t["role"], 1.0)) for t in turns) or 1.0
-    score = sum(float(weights.get(t["role"], 1.0)) * float(t["confidence"]) * SIGN[t["stance"]] for t in turns) / total_w
+    score = (
+        sum(
+            float(weights.get(t["role"], 1.0)) * float(t["confidence"]) * SIGN[t["stance"]]
+            for t in turns
+        )
+        / total_w
+    )
     action = stance_of(score, 0.15)
     risk = next((t for t in turns if t["role"] == data.get("risk_role")), None)
     price, atr = num(memo, "market.price"), num(memo, "market.atr_14")
-    votes = ", ".join("{} {} {:.2f}".format(t["role"], t["stance"], float(t["confidence"])) for t in turns)
+    votes = ", ".join(
+        "{} {} {:.2f}".format(t["role"], t["stance"], float(t["confidence"])) for t in turns
+    )
     reasons = f"weighted vote {score:+.2f} over {votes}"
-    if action != "FLAT" and risk is not None and risk["stance"] == "FLAT" and float(risk["confidence"]) >= 0.7:
+    if (
+        action != "FLAT"
+        and risk is not None
+        and risk["stance"] == "FLAT"
+        and float(risk["confidence"]) >= 0.7
+    ):
         action, reasons = "FLAT", f"the Risk Manager stands aside ({risk['argument']}); {reasons}"
     if action != "FLAT" and (price is None or atr is None):
         action, reasons = "FLAT", f"no price/ATR to set levels; {reasons}"
-    dissent = [f"{t['role']}: {t['stance']} ({float(t['confidence']):.2f}) {t['argument']}"[:300] for t in turns if t["stance"] != action]
+    dissent = [
+        f"{t['role']}: {t['stance']} ({float(t['confidence']):.2f}) {t['argument']}"[:300]
+        for t in turns
+        if t["stance"] != action
+    ]
     if action == "FLAT" or price is None or atr is None:
         return {
             "action": "FLAT", "entry_type": "market", "entry": None, "stop_loss": None, "take_profit": None,
@@ -482,7 +679,9 @@ def decide(seat: Data, data: Data) -> dict[str, Any]:
     conf = sum(float(weights.get(t["role"], 1.0)) * float(t["confidence"]) for t in agree) / total_w
     stop, tp = levels(action, price, atr, dk["stop_atr"], dk["min_reward_risk"])
     stop_pct = dk["stop_atr"] * atr / price
-    leverage = float(clip(math.floor(0.10 / stop_pct) if stop_pct > 0 else 1, 1, dk["max_leverage"]))
+    leverage = float(
+        clip(math.floor(0.10 / stop_pct) if stop_pct > 0 else 1, 1, dk["max_leverage"])
+    )
     horizons = sorted({t["horizon"] for t in agree}, key=_hours)
     return {
         "action": action, "entry_type": "market", "entry": r(price, price), "stop_loss": r(stop, price),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -80,10 +81,16 @@ def read_blocks(text: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tag, body in _BLOCK.findall(text):
         try:
-            out[tag] = json.loads(body)
+            out[tag] = _loads_cached(body) if len(body) > 2000 else json.loads(body)
         except json.JSONDecodeError:
             out[tag] = body
     return out
+
+
+@lru_cache(maxsize=64)
+def _loads_cached(body: str) -> Any:
+    """The memo block recurs in every prompt of a meeting: parse it once (treat as read-only)."""
+    return json.loads(body)
 
 
 def memo_data(memo: Memo) -> dict[str, Any]:
@@ -153,7 +160,9 @@ def review_messages(
     context: Mapping[str, Any],
 ) -> list[BaseMessage]:
     """A review round: the current turns and the interrupts already raised."""
-    task = TASK_REVIEW.format(may_raise=", ".join(role.may_raise) or "none", budget_left=budget_left)
+    task = TASK_REVIEW.format(
+        may_raise=", ".join(role.may_raise) or "none", budget_left=budget_left
+    )
     blocks = {"turns": list(turns), "interrupts": list(interrupts), **context}
     return [system_message(role, symbol), _human(task, memo_block, blocks)]
 

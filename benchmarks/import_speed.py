@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.importer import import_path  # noqa: E402
-from tools.paths import shared_data_dir  # noqa: E402
+from tools.importer import import_path
+from tools.paths import shared_data_dir
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -63,6 +63,7 @@ def account_state_from_exchange(
     breaker: BreakerState | None = None,
     limits: RiskLimits | None = None,
     last_entry_at: Mapping[str, datetime] | None = None,
+    at: datetime | None = None,
 ) -> AccountState:
     """Read balance, positions and fills from an exchange into the gate's :class:`AccountState`.
 
@@ -70,8 +71,10 @@ def account_state_from_exchange(
     - ``last_entry_at``: the latest fill of a non-reduce-only order per symbol, merged with
       the given map (the later time wins).
     - The breaker fields come from ``breaker`` (kept by the caller across meetings). Without
-      one, the losing streak is folded from the exchange's whole fill history with ``limits``
-      and the drawdown base is the current equity (no drawdown known).
+      one, the losing streak (and its cooldown) is folded from the exchange's whole fill history
+      with ``limits``, and the day's starting equity is estimated as the wallet minus today's
+      net realised PnL (fills since UTC midnight of ``at``, default the exchange's ``now``), so
+      today's closed losses plus the open positions' unrealised PnL count as drawdown.
     """
     bal = exchange.balance()
     notional: dict[str, float] = {}
@@ -93,6 +96,11 @@ def account_state_from_exchange(
             entries[f.symbol] = f.ts
     if breaker is None:
         breaker = on_fills(BreakerState(), fills, limits or RiskLimits())
+        when = at if at is not None else getattr(exchange, "now", None)
+        if when is not None:
+            midnight = when.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            today = sum(f.realized_pnl - f.fee for f in fills if f.ts >= midnight)
+            breaker = breaker.model_copy(update={"day_start_equity": bal.wallet - today})
     return AccountState(
         equity=bal.equity,
         available=bal.available,

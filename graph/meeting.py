@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -61,7 +62,9 @@ def build_meeting_graph(
 
     g.add_edge(START, "open")
     g.add_edge(risk.id, "review")
-    g.add_conditional_edges("review", _after_debate_step("resolve", chair.id), ["resolve", chair.id])
+    g.add_conditional_edges(
+        "review", _after_debate_step("resolve", chair.id), ["resolve", chair.id]
+    )
     g.add_conditional_edges("resolve", _after_debate_step("review", chair.id), ["review", chair.id])
     g.add_edge(chair.id, "validate")
     g.add_conditional_edges("validate", _after_validate(chair.id), [chair.id, "approval", "gate"])
@@ -179,7 +182,7 @@ def run_meeting(
     ctx = coerce_context(config)
     g = graph_ or graph
     tid = thread_id or uuid.uuid4().hex
-    cfg: dict[str, Any] = {"configurable": {"thread_id": tid}}
+    cfg: RunnableConfig = {"configurable": {"thread_id": tid}}
     with _services(services, ctx) as c:
         state = g.invoke({"symbol": symbol, "at": at}, cfg, context=c)
         pending = _pending(state)
@@ -200,7 +203,7 @@ def resume_meeting(
 ) -> MeetingResult:
     """Continue a meeting paused for approval with the human's answer."""
     ctx = coerce_context(config)
-    cfg: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
+    cfg: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     snap = graph_.get_state(cfg)
     if not snap.next:
         raise ValueError(f"thread {thread_id!r} is not waiting for approval")

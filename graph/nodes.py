@@ -7,21 +7,23 @@ open -> [analysts in parallel] -> risk seat -> (review -> resolve)* -> chair -> 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+from langchain_core.exceptions import OutputParserException
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
-from langchain_core.exceptions import OutputParserException
 from pydantic import BaseModel, ValidationError
 
 from agents import prompts
 from agents.roles import RoleSpec, Roster
-from agents.schemas import DecisionDraft, Interrupt, Resolution, Review, Turn, TurnDraft
+from agents.schemas import DecisionDraft, Interrupt, Outcome, Resolution, Review, Turn, TurnDraft
 from decisions.account import account_state_from_exchange
 from decisions.journal import journal_entry, write_journal
 from decisions.market import MarketSnapshot
@@ -46,7 +48,7 @@ from graph.services import (
 )
 from graph.state import MeetingState
 from memos.models import Memo
-from tools.hashing import git_commit, stable_hash
+from tools.hashing import git_commit
 from tools.timeutil import iso, parse_utc
 
 
@@ -66,11 +68,25 @@ NodeBody = Callable[[MeetingState, MeetingContext, MeetingServices], Step]
 NodeFn = Callable[[MeetingState, Runtime[MeetingContext]], dict[str, Any]]
 
 
-def logged(name: str, body: NodeBody, seat: str | None = None) -> NodeFn:
+class Timings:
+    """Time spent inside node bodies and inside chat-model calls, for the latency benchmark
+    (the rest of a meeting's wall time is LangGraph's own). Off unless ``enabled``."""
+
+    enabled = False
+    nodes = 0.0
+    models = 0.0
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.nodes = cls.models = 0.0
+
+
+def logged(name: str, body: NodeBody, seat: str | None = None) -> Any:
     """Run ``body`` and append its AI-log record; a node that raises (or pauses for a human)
     writes nothing, so there is exactly one record per completed transition."""
 
     def node(state: MeetingState, runtime: Runtime[MeetingContext]) -> dict[str, Any]:
+        t0 = time.perf_counter() if Timings.enabled else 0.0
         ctx = coerce_context(runtime.context)
         services = services_for(ctx)
         step = body(state, ctx, services)
@@ -90,6 +106,8 @@ def logged(name: str, body: NodeBody, seat: str | None = None) -> NodeFn:
                 "at": state["at"],
             },
         )
+        if Timings.enabled:
+            Timings.nodes += time.perf_counter() - t0
         return step.update
 
     node.__name__ = name
@@ -103,9 +121,21 @@ def _memo(memo_json: str) -> tuple[Memo, str]:
     return memo, prompts.render_memo(memo)
 
 
+_BY_IDENTITY: dict[int, tuple[Any, Memo, str]] = {}
+
+
 def memo_of(state: MeetingState) -> tuple[Memo, str]:
-    """The state's memo as a model and its prompt block (parsed once per memo)."""
-    return _memo(json.dumps(state["memo"], sort_keys=True))
+    """The state's memo as a model and its prompt block, parsed once per memo: by the state
+    dict's identity while a meeting runs (no re-serialising), else by its content."""
+    raw = state["memo"]
+    hit = _BY_IDENTITY.get(id(raw))
+    if hit is not None and hit[0] is raw:
+        return hit[1], hit[2]
+    memo, block = _memo(json.dumps(raw, sort_keys=True))
+    if len(_BY_IDENTITY) > 64:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[id(raw)] = (raw, memo, block)
+    return memo, block
 
 
 def desk_for(ctx: MeetingContext) -> dict[str, float]:
@@ -136,12 +166,18 @@ def account_summary(exchange: Any) -> dict[str, Any]:
     }
 
 
-def _invoke(model: Any, schema: type[BaseModel], messages: list[Any]) -> tuple[BaseModel | None, str | None]:
+def _invoke(
+    model: Any, schema: type[BaseModel], messages: list[Any]
+) -> tuple[BaseModel | None, str | None]:
     """Call for structured output; a parse failure comes back as an error string, not a raise."""
+    t0 = time.perf_counter() if Timings.enabled else 0.0
     try:
         parsed = structured(model, schema).invoke(messages)
     except (OutputParserException, ValidationError, ValueError, TypeError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:1500]
+    finally:
+        if Timings.enabled:
+            Timings.models += time.perf_counter() - t0
     if isinstance(parsed, dict):  # some providers hand back a dict for a pydantic schema
         try:
             parsed = schema.model_validate(parsed)
@@ -158,7 +194,9 @@ def _prompt_log(messages: list[Any], memo_id: str) -> dict[str, Any]:
     task = "\n\n".join(p for p in human.split("\n\n") if not p.startswith("<memo>"))
     return {
         "memo_id": memo_id,
-        "prompt_sha256": stable_hash([m.content for m in messages], 64),
+        "prompt_sha256": hashlib.sha256(
+            "\x00".join(str(m.content) for m in messages).encode()
+        ).hexdigest(),
         "prompt": task,
     }
 
@@ -220,7 +258,9 @@ def seat_turn(role: RoleSpec) -> NodeBody:
         blocks: dict[str, Any] = {"desk": desk_for(ctx)}
         if role.seat != "analyst":
             blocks["account"] = state.get("account", {})
-            blocks["turns"] = [dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()]
+            blocks["turns"] = [
+                dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()
+            ]
         messages = prompts.turn_messages(role, memo.symbol, state["at"], memo_block, blocks)
         model_id = model_id_for(ctx, services, role.id)
         draft, err = _invoke(chat_model_for(ctx, services, role.id), TurnDraft, messages)
@@ -276,7 +316,10 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
             role, memo.symbol, memo_block, current, history, budgets.left(spent, rid), blocks
         )
         out, err = _invoke(chat_model_for(ctx, services, rid), Review, messages)
-        asked[rid] = {"model": model_id_for(ctx, services, rid), "prompt": _prompt_log(messages, memo.id)}
+        asked[rid] = {
+            "model": model_id_for(ctx, services, rid),
+            "prompt": _prompt_log(messages, memo.id),
+        }
         if out is None:
             asked[rid]["error"] = err
             continue
@@ -342,6 +385,7 @@ def resolve(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
         prompts_log[intr["id"]] = _prompt_log(messages, memo.id)
         res, err = _invoke(chat_model_for(ctx, services, role.id), Resolution, messages)
         revised_id = None
+        outcome: Outcome
         if res is None:
             answer, outcome = f"FALLBACK: no valid answer from {model_id}: {err}", "maintained"
         else:
@@ -370,7 +414,11 @@ def resolve(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
             ).model_dump()
         )  # fmt: skip
     ended = protocol.after_resolve(
-        round_=round_, max_rounds=ctx.max_rounds, spent=state.get("spent", {}), budgets=budgets, roster=roster
+        round_=round_,
+        max_rounds=ctx.max_rounds,
+        spent=state.get("spent", {}),
+        budgets=budgets,
+        roster=roster,
     )
     said = "; ".join(f"{c['id']} {c['kind']} -> {c['target_role']}: {c['outcome']}" for c in closed)
     return Step(
@@ -501,17 +549,25 @@ def gate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) ->
     price, atr = memo.value("market.price"), memo.value("market.atr_14")
     exchange = exchange_for(ctx, services, state["run_id"])
     # a resumed meeting may run in a new process with a new virtual exchange: bring it to `at`
-    sync_exchange(exchange, market_for(ctx, services, memo.symbol), memo.symbol, parse_utc(state["at"]))
+    sync_exchange(
+        exchange, market_for(ctx, services, memo.symbol), memo.symbol, parse_utc(state["at"])
+    )
     account = account_state_from_exchange(exchange, limits=limits)
     if price is None or atr is None or price <= 0 or atr <= 0:
         result = GateResult(
             verdict="DENIED",
-            reasons=[GateReason(rule="R00_market", message=f"no price/ATR in memo {memo.id}", passed=False)],
+            reasons=[
+                GateReason(
+                    rule="R00_market", message=f"no price/ATR in memo {memo.id}", passed=False
+                )
+            ],
             clamps=[],
             plan=None,
         )
     else:
-        market = MarketSnapshot(symbol=memo.symbol, at=memo.at, price=price, atr=atr)
+        market = MarketSnapshot.model_validate(
+            {"symbol": memo.symbol, "at": memo.at, "price": price, "atr": atr}
+        )  # qty step and tick default from the symbol's contract spec
         result = risk_gate(decision, market, account, limits)
     g = result.model_dump(mode="json")
     failed = [f"{r.rule}: {r.message}" for r in result.reasons if not r.passed]
@@ -519,20 +575,35 @@ def gate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) ->
     return Step(
         update={"gate": g},
         model="deterministic:decisions.risk_gate",
-        input={"decision": state["decision"], "account": account.model_dump(mode="json"), "limits": limits.model_dump(mode="json")},
+        input={
+            "decision": state["decision"],
+            "account": account.model_dump(mode="json"),
+            "limits": limits.model_dump(mode="json"),
+        },
         output=g,
         explanation=f"Gate {result.verdict}"
         + (f"; failed: {'; '.join(failed)}" if failed else "")
         + (f"; clamped: {'; '.join(clamps)}" if clamps else "")
-        + (f"; plan {result.plan.side} {result.plan.quantity} x{result.plan.leverage}" if result.plan else ""),
+        + (
+            f"; plan {result.plan.side} {result.plan.quantity} x{result.plan.leverage}"
+            if result.plan
+            else ""
+        ),
     )
 
 
 def execute(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
     result = GateResult.model_validate(state["gate"])
     exchange = exchange_for(ctx, services, state["run_id"])
-    sync_exchange(exchange, market_for(ctx, services, state["symbol"]), state["symbol"], parse_utc(state["at"]))
-    report: ExecutionReport = execute_gate_result(result, exchange, client_order_id=state["meeting_id"])
+    sync_exchange(
+        exchange,
+        market_for(ctx, services, state["symbol"]),
+        state["symbol"],
+        parse_utc(state["at"]),
+    )
+    report: ExecutionReport = execute_gate_result(
+        result, exchange, client_order_id=state["meeting_id"]
+    )
     ex = report.model_dump(mode="json")
     if ctx.journal:
         entry = meeting_journal_entry({**state, "execution": ex}, exchange)
@@ -548,7 +619,11 @@ def execute(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
         input={"plan": state["gate"].get("plan")},
         output=ex,
         explanation=f"Execution {report.status}"
-        + (f": entry {report.entry_order_id}, stop {report.stop_loss_order_id}, target {report.take_profit_order_id}" if report.entry_order_id else "")
+        + (
+            f": entry {report.entry_order_id}, stop {report.stop_loss_order_id}, target {report.take_profit_order_id}"
+            if report.entry_order_id
+            else ""
+        )
         + (f"; {report.rejection_reason}" if report.rejection_reason else "")
         + (f"; {report.note}" if report.note else ""),
         order_id=report.entry_order_id,
@@ -558,7 +633,9 @@ def execute(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
 def meeting_journal_entry(state: Mapping[str, Any], exchange: Any = None) -> dict[str, Any]:
     """The decision journal's record of one meeting (``decisions.journal`` format)."""
     execution = state.get("execution") or {}
-    ids = [execution.get(k) for k in ("entry_order_id", "stop_loss_order_id", "take_profit_order_id")]
+    ids = [
+        execution.get(k) for k in ("entry_order_id", "stop_loss_order_id", "take_profit_order_id")
+    ]
     orders = [exchange.get_order(i) for i in ids if i] if exchange is not None else []
     return journal_entry(
         memo=state.get("memo"),

@@ -10,10 +10,13 @@ fresh virtual exchange per run.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +77,9 @@ def services_for(ctx: MeetingContext) -> MeetingServices:
     try:
         return _REGISTRY[ctx.services_key]
     except KeyError:
-        raise KeyError(f"services_key {ctx.services_key!r} is not registered in this process") from None
+        raise KeyError(
+            f"services_key {ctx.services_key!r} is not registered in this process"
+        ) from None
 
 
 def home_of(ctx: MeetingContext) -> Path | None:
@@ -104,7 +109,9 @@ def exchange_for(ctx: MeetingContext, services: MeetingServices, run_id: str) ->
     """The injected exchange, else one fresh virtual exchange per run (kept for a while)."""
     if services.exchange is not None:
         return services.exchange
-    key = str(runs_dir(home_of(ctx)) / run_id)  # a run is a directory: same id, other home = other run
+    key = str(
+        runs_dir(home_of(ctx)) / run_id
+    )  # a run is a directory: same id, other home = other run
     with _LOCK:
         ex = _EXCHANGES.get(key)
         if ex is None:
@@ -117,8 +124,13 @@ def exchange_for(ctx: MeetingContext, services: MeetingServices, run_id: str) ->
         return ex
 
 
+@lru_cache(maxsize=256)
+def _ailog_path(home: str | None, env_home: str | None, run_id: str) -> Path:
+    return runs_dir(Path(home).resolve() if home else None) / run_id / "ailog.ndjson"
+
+
 def ailog_for(ctx: MeetingContext, services: MeetingServices, run_id: str) -> AILogWriter:
-    path = runs_dir(home_of(ctx)) / run_id / "ailog.ndjson"
+    path = _ailog_path(ctx.home, os.environ.get("AURAQUANT_HOME"), run_id)
     secrets = services.secrets if services.secrets is not None else secrets_from_env()
     return AILOGS.writer(path, secrets)
 
@@ -163,13 +175,13 @@ def sync_exchange(exchange: Exchange, market: MarketData, symbol: str, at: pd.Ti
         return
     from exchange.errors import BarRejected
 
-    try:
+    with suppress(BarRejected):  # the exchange is already at or past this moment
         mark_bar(symbol, int(at.value) - 60_000_000_000, float(base.close[n - 1]))
-    except BarRejected:
-        pass  # the exchange is already at or past this moment
 
 
-def advance_exchange(exchange: Exchange, market: MarketData, symbol: str, at: pd.Timestamp, bars: int) -> int:
+def advance_exchange(
+    exchange: Exchange, market: MarketData, symbol: str, at: pd.Timestamp, bars: int
+) -> int:
     """Feed the next ``bars`` 1-minute bars opened at or after ``at`` (the entry fills at the
     first one's open). Returns how many were fed; none when the finest bars are not 1m."""
     on_bar = getattr(exchange, "on_bar", None)

@@ -131,7 +131,9 @@ def resample_bars(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
 def _bars_from_frame(symbol: str, timeframe: str, frame: pd.DataFrame) -> Bars:
     f = frame.sort_index(kind="mergesort")
     cols = {c: np.ascontiguousarray(f[c].to_numpy(dtype=np.float64)) for c in OHLCV}
-    return Bars(symbol=symbol, timeframe=timeframe, ts=np.ascontiguousarray(_to_ns(f.index)), **cols)
+    return Bars(
+        symbol=symbol, timeframe=timeframe, ts=np.ascontiguousarray(_to_ns(f.index)), **cols
+    )
 
 
 @dataclass
@@ -182,7 +184,9 @@ class MarketData:
             return self._base[symbol]
         except KeyError:
             known = ", ".join(self.symbols) or "none"
-            raise MarketDataError(f"symbol {symbol!r} has no candles here (have: {known})") from None
+            raise MarketDataError(
+                f"symbol {symbol!r} has no candles here (have: {known})"
+            ) from None
 
     def bars(self, symbol: str, timeframe: str) -> Bars:
         """Bars at ``timeframe``, resampled once from the finest ones and cached."""
@@ -243,14 +247,19 @@ class MarketData:
         datasets = df["dataset"].tolist() if "dataset" in df else [""] * n
         for i, title in enumerate(titles):
             own: list[str] = []
-            if isinstance(syms[i], list | tuple | np.ndarray):
-                own = [str(s) for s in syms[i]]
-            elif isinstance(curs[i], str):
-                own = currencies_to_symbols(curs[i])
+            tags, cur = syms[i], curs[i]
+            if isinstance(tags, list | tuple | np.ndarray):
+                own = [str(s) for s in tags]
+            elif isinstance(cur, str):
+                own = currencies_to_symbols(cur)
             self.news_items.append(
                 NewsItem(
-                    ts_ns=int(ts_ns[i]), title=title, source=_text(sources[i]), url=_text(urls[i]),
-                    dataset=_text(datasets[i]), symbols=tuple(item_symbols(own, title)),
+                    ts_ns=int(ts_ns[i]),
+                    title=title,
+                    source=_text(sources[i]),
+                    url=_text(urls[i]),
+                    dataset=_text(datasets[i]),
+                    symbols=tuple(item_symbols(own, title)),
                     score=float(scores[i]),
                 )
             )
@@ -330,7 +339,9 @@ class MarketData:
         return md
 
     @classmethod
-    def from_csv_dir(cls, data_dir: Path, symbols: Iterable[str], timeframe: str = "1m") -> MarketData:
+    def from_csv_dir(
+        cls, data_dir: Path, symbols: Iterable[str], timeframe: str = "1m"
+    ) -> MarketData:
         """Read ``../shared/data``-format CSVs directly (for benchmarks and tests without a store)."""
         frames = {}
         for sym in symbols:

@@ -101,8 +101,9 @@ def _describe(store: Path) -> str:
 
 def _source_timeframe(
     root: Path, symbol: str, timeframe: str, start_ns: int, end_ns: int
-) -> str:
-    """The finest stored timeframe that divides ``timeframe`` and has bars in the window."""
+) -> tuple[str, CandleArrays]:
+    """The finest stored timeframe that divides ``timeframe`` and has bars in the window,
+    with its bars."""
     step = TIMEFRAMES[timeframe]
     tfs = stored_timeframes(symbol, root)
     if not tfs:
@@ -115,11 +116,12 @@ def _source_timeframe(
             f"cannot build {symbol} {timeframe} bars: only {', '.join(tfs)} stored, "
             f"and none divides {timeframe}"
         )
+    window = (start_ns - step.value, end_ns)
     for tf in candidates:
-        a = read_candle_set(root, symbol, tf)
+        a = read_candle_set(root, symbol, tf, window)
         if len(a) and a.ts[0] < end_ns and a.ts[-1] + TIMEFRAMES[tf].value >= start_ns:
-            return tf
-    return candidates[0]
+            return tf, a
+    return candidates[0], read_candle_set(root, symbol, candidates[0], window)
 
 
 def candle_arrays(
@@ -130,8 +132,7 @@ def candle_arrays(
     start_ns = _to_utc(start, "start").as_unit("ns").value
     end_ns = _to_utc(end, "end").as_unit("ns").value
     root = resolve_store(store)
-    source = _source_timeframe(root, symbol, timeframe, start_ns, end_ns)
-    fine = read_candle_set(root, symbol, source)
+    source, fine = _source_timeframe(root, symbol, timeframe, start_ns, end_ns)
     if source == timeframe:
         full = fine
     else:

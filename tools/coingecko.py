@@ -28,8 +28,14 @@ from tools.runs import write_json
 
 BASE_URL = "https://api.coingecko.com/api/v3"
 COINGECKO_IDS: dict[str, str] = {
-    "BTCUSDT": "bitcoin", "ETHUSDT": "ethereum", "SOLUSDT": "solana", "DOGEUSDT": "dogecoin",
-    "XRPUSDT": "ripple", "ADAUSDT": "cardano", "BNBUSDT": "binancecoin", "LTCUSDT": "litecoin",
+    "BTCUSDT": "bitcoin",
+    "ETHUSDT": "ethereum",
+    "SOLUSDT": "solana",
+    "DOGEUSDT": "dogecoin",
+    "XRPUSDT": "ripple",
+    "ADAUSDT": "cardano",
+    "BNBUSDT": "binancecoin",
+    "LTCUSDT": "litecoin",
 }
 
 
@@ -100,8 +106,13 @@ class CoinGeckoClient:
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def _params(self, ids: Sequence[str] | None, vs_currency: str) -> dict[str, str]:
-        p = {"vs_currency": vs_currency, "order": "market_cap_desc", "per_page": "250", "page": "1",
-             "sparkline": "false"}
+        p = {
+            "vs_currency": vs_currency,
+            "order": "market_cap_desc",
+            "per_page": "250",
+            "page": "1",
+            "sparkline": "false",
+        }
         if ids:
             p["ids"] = ",".join(ids)
         return p
@@ -124,7 +135,9 @@ class CoinGeckoClient:
                 r.raise_for_status()
                 payload = r.json()
         if not isinstance(payload, list):
-            raise CoinGeckoError(f"CoinGecko /coins/markets returned {type(payload).__name__}, not a list")
+            raise CoinGeckoError(
+                f"CoinGecko /coins/markets returned {type(payload).__name__}, not a list"
+            )
         return payload
 
     def markets(self, ids: Sequence[str] | None = None, vs_currency: str = "usd") -> MarketsResult:
@@ -165,10 +178,18 @@ def _read_cache(path: Path) -> tuple[datetime, list[dict[str, Any]]] | None:
 
 
 def _result(
-    payload: list[dict[str, Any]], stale: bool, source: str, fetched: datetime, path: Path,
+    payload: list[dict[str, Any]],
+    stale: bool,
+    source: str,
+    fetched: datetime,
+    path: Path,
     error: str | None = None,
 ) -> MarketsResult:
     return MarketsResult(
-        coins=[CoinMarket.model_validate(c) for c in payload], stale=stale, source=source,
-        fetched_at=fetched, cache_path=str(path), error=error,
+        coins=[CoinMarket.model_validate(c) for c in payload],
+        stale=stale,
+        source=source,
+        fetched_at=fetched,
+        cache_path=str(path),
+        error=error,
     )

@@ -22,6 +22,7 @@ from tools.timeutil import TIMEFRAMES
 
 Direction = Literal["LONG", "SHORT", "NEUTRAL"]
 
+ONE_MINUTE = pd.Timedelta(minutes=1)
 # |correlation| at which the lead-lag strength saturates: one-minute cross-correlations between
 # crypto majors are small (typically 0.02-0.2), so 0.3 is already a very strong lead.
 CORR_FULL_STRENGTH = 0.3
@@ -118,8 +119,15 @@ def lead_lag_signal(
     lags = [t for t in lagged_correlations(sym_ret, btc_ret, max_lag) if t[1] == t[1]]
     if not lags:
         return CorrelationSignal(
-            symbol=symbol, direction="NEUTRAL", strength=0.0, best_lag=None, correlation=0.0,
-            btc_move=0.0, samples=0, significance=1.0, bar=bar,
+            symbol=symbol,
+            direction="NEUTRAL",
+            strength=0.0,
+            best_lag=None,
+            correlation=0.0,
+            btc_move=0.0,
+            samples=0,
+            significance=1.0,
+            bar=bar,
         )
     lag, c, n = max(lags, key=lambda t: (abs(t[1]), -t[0]))
     recent = btc_ret[-lag:]
@@ -134,8 +142,15 @@ def lead_lag_signal(
     else:
         direction = "LONG" if c * move > 0 else "SHORT"
     return CorrelationSignal(
-        symbol=symbol, direction=direction, strength=float(strength), best_lag=lag,
-        correlation=float(c), btc_move=move, samples=n, significance=sig, bar=bar,
+        symbol=symbol,
+        direction=direction,
+        strength=float(strength),
+        best_lag=lag,
+        correlation=float(c),
+        btc_move=move,
+        samples=n,
+        significance=sig,
+        bar=bar,
     )
 
 
@@ -167,7 +182,7 @@ def btc_lead_lag(
     sym_close: pd.Series,
     btc_close: pd.Series,
     *,
-    bar: pd.Timedelta = pd.Timedelta(minutes=1),
+    bar: pd.Timedelta = ONE_MINUTE,
     window: int = 360,
     max_lag: int = 5,
 ) -> CorrelationSignal:

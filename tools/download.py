@@ -176,9 +176,19 @@ def download_candles(
     root = resolve_store(store)
     if not rows:
         return DownloadReport(
-            symbol=symbol, timeframe=timeframe, start=iso(t0), end=iso(t1), rows=0, first=None,
-            last=None, gap_count=0, missing_bars=0, gaps=[], partitions_written=0,
-            partitions_unchanged=0, store=str(root),
+            symbol=symbol,
+            timeframe=timeframe,
+            start=iso(t0),
+            end=iso(t1),
+            rows=0,
+            first=None,
+            last=None,
+            gap_count=0,
+            missing_bars=0,
+            gaps=[],
+            partitions_written=0,
+            partitions_unchanged=0,
+            store=str(root),
         )
     batch = candles_from_rows(f"binance {symbol} {timeframe}", symbol, timeframe, rows)
     written, unchanged, _ = store_batches([batch], [], root, progress=progress)

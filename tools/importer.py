@@ -97,7 +97,10 @@ def read_candle_csv(path: Path, label: str | None = None) -> CandleBatch:
     m = _CSV_NAME.match(path.name)
     if not m:
         raise DataValidationError(
-            file, None, "file name", path.name,
+            file,
+            None,
+            "file name",
+            path.name,
             "cannot tell symbol and timeframe from the file name; name it like BTCUSDT_1m.csv.gz",
         )
     raw = _open_bytes(path)
@@ -114,7 +117,10 @@ def read_freqtrade_json(path: Path, label: str | None = None) -> CandleBatch:
     m = _JSON_NAME.match(path.name)
     if not m:
         raise DataValidationError(
-            file, None, "file name", path.name,
+            file,
+            None,
+            "file name",
+            path.name,
             "cannot tell symbol and timeframe from the file name; name it like BTC_USDT-1m.json",
         )
     try:
@@ -131,7 +137,9 @@ def candles_from_rows(file: str, symbol: str, timeframe: str, rows: Any) -> Cand
     """
     names = ("ts", *VALUE_COLUMNS)
     if not isinstance(rows, list) or not rows:
-        raise DataValidationError(file, None, "-", type(rows).__name__, "expected a non-empty list of candles")
+        raise DataValidationError(
+            file, None, "-", type(rows).__name__, "expected a non-empty list of candles"
+        )
     try:
         arr = np.array([r[:6] for r in rows], dtype=np.float64)
         if arr.ndim != 2 or arr.shape[1] != 6:
@@ -139,7 +147,9 @@ def candles_from_rows(file: str, symbol: str, timeframe: str, rows: Any) -> Cand
     except (ValueError, TypeError, IndexError, KeyError):
         for i, r in enumerate(rows):
             if not isinstance(r, list) or len(r) < 6:
-                raise DataValidationError(file, i + 1, "-", r, "expected [open_ms, open, high, low, close, volume]") from None
+                raise DataValidationError(
+                    file, i + 1, "-", r, "expected [open_ms, open, high, low, close, volume]"
+                ) from None
             for name, v in zip(names, r[:6], strict=True):
                 try:
                     float(v)
@@ -150,7 +160,9 @@ def candles_from_rows(file: str, symbol: str, timeframe: str, rows: Any) -> Cand
     bad = np.flatnonzero(~np.isfinite(ms) | (ms != np.round(ms)) | (ms < 0))
     if len(bad):
         i = int(bad[0])
-        raise DataValidationError(file, i + 1, "ts", rows[i][0], "open time is not integer milliseconds")
+        raise DataValidationError(
+            file, i + 1, "ts", rows[i][0], "open time is not integer milliseconds"
+        )
     ts = ms.astype(np.int64) * 1_000_000
     values = {c: np.ascontiguousarray(arr[:, k + 1]) for k, c in enumerate(VALUE_COLUMNS)}
     return validate_candles(file, symbol, timeframe, ts, values)
@@ -179,8 +191,9 @@ def read_news_csv(path: Path, label: str | None = None, dataset: str | None = No
             raise DataValidationError(file, None, col, ",".join(cols), "missing column")
     if len(frame) == 0:
         raise DataValidationError(file, None, "ts", "", "file has no data rows")
-    for i in np.flatnonzero(frame["ts"].str.strip().eq("").to_numpy()):
-        raise DataValidationError(file, int(i) + 1, "ts", "", "missing timestamp")
+    empty_ts = np.flatnonzero(frame["ts"].str.strip().eq("").to_numpy())
+    if len(empty_ts):
+        raise DataValidationError(file, int(empty_ts[0]) + 1, "ts", "", "missing timestamp")
     ts = parse_timestamps(file, frame["ts"])
     titles = [html.unescape(t).strip() for t in frame["title"]]
     for i, t in enumerate(titles):
@@ -211,7 +224,9 @@ def read_news_csv(path: Path, label: str | None = None, dataset: str | None = No
 
 
 def _news_table(df: pd.DataFrame) -> pa.Table:
-    arrays = [pa.array(df["ts"].to_numpy(np.int64), type=pa.int64()).cast(NEWS_SCHEMA.field("ts").type)]
+    arrays = [
+        pa.array(df["ts"].to_numpy(np.int64), type=pa.int64()).cast(NEWS_SCHEMA.field("ts").type)
+    ]
     for name in ("title", "source", "url"):
         arrays.append(pa.array(list(df[name]), type=pa.string()))
     arrays.append(pa.array([list(s) for s in df["symbols"]], type=pa.list_(pa.string())))
@@ -227,7 +242,8 @@ def discover(path: Path) -> list[Path]:
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such file or folder")
     return sorted(
-        p for p in path.rglob("*")
+        p
+        for p in path.rglob("*")
         if p.is_file() and not p.name.startswith(".") and p.name.endswith(_SUFFIXES)
     )
 
@@ -238,7 +254,9 @@ def read_file(path: Path) -> CandleBatch | NewsBatch:
     if name.endswith((".json", ".json.gz")):
         return read_freqtrade_json(path)
     if not name.endswith((".csv", ".csv.gz")):
-        raise DataValidationError(name, None, "file name", name, "not a .csv(.gz) or .json(.gz) file")
+        raise DataValidationError(
+            name, None, "file name", name, "not a .csv(.gz) or .json(.gz) file"
+        )
     head = _header(_open_bytes(path)[:4096])
     if "title" in head:
         return read_news_csv(path)
@@ -281,19 +299,29 @@ class ImportReport(BaseModel):
 
 def _candle_report(b: CandleBatch) -> FileReport:
     return FileReport(
-        file=b.file, kind="candles", symbol=b.symbol, timeframe=b.timeframe, rows=b.rows_in,
-        duplicates_dropped=b.duplicates_dropped, out_of_order_sorted=b.out_of_order,
+        file=b.file,
+        kind="candles",
+        symbol=b.symbol,
+        timeframe=b.timeframe,
+        rows=b.rows_in,
+        duplicates_dropped=b.duplicates_dropped,
+        out_of_order_sorted=b.out_of_order,
         first=iso(pd.Timestamp(int(b.ts[0]), tz="UTC")),
         last=iso(pd.Timestamp(int(b.ts[-1]), tz="UTC")),
-        gap_count=len(b.gaps), missing_bars=sum(g.missing_bars for g in b.gaps),
-        zero_volume_bars=b.zero_volume_bars, gaps=b.gaps,
+        gap_count=len(b.gaps),
+        missing_bars=sum(g.missing_bars for g in b.gaps),
+        zero_volume_bars=b.zero_volume_bars,
+        gaps=b.gaps,
     )
 
 
 def _news_report(b: NewsBatch) -> FileReport:
     ts = b.table.column("ts").cast(pa.int64()).to_numpy() * 1_000_000
     return FileReport(
-        file=b.file, kind="news", dataset=b.dataset, rows=b.rows_in,
+        file=b.file,
+        kind="news",
+        dataset=b.dataset,
+        rows=b.rows_in,
         duplicates_dropped=b.duplicates_dropped,
         first=iso(pd.Timestamp(int(ts.min()), tz="UTC")),
         last=iso(pd.Timestamp(int(ts.max()), tz="UTC")),
@@ -347,7 +375,10 @@ def _plan_candles(store: Path, batches: list[CandleBatch]) -> tuple[list[_Write]
                     o = int(m_origin[im[j]])
                     other = origins[o] if o == 0 else f"{origins[o]} row {int(m_rows[im[j]])}"
                     raise DataValidationError(
-                        b.file, int(b.rows[ib[j]]), c, float(b.values[c][ib[j]]),
+                        b.file,
+                        int(b.rows[ib[j]]),
+                        c,
+                        float(b.values[c][ib[j]]),
                         f"conflicts with {other} for {symbol} {timeframe} at "
                         f"{iso(pd.Timestamp(int(b.ts[ib[j]]), tz='UTC'))} "
                         f"(which has {float(m_vals[c][im[j]])!r})",
@@ -390,10 +421,7 @@ def _plan_news(store: Path, batches: list[NewsBatch]) -> tuple[list[_Write], int
         path = directory / partition_name(pd.Timestamp(day).value)
         part = part.drop(columns="_day")
         old: pa.Table | None = pq.read_table(path, schema=NEWS_SCHEMA) if path.exists() else None
-        if old is not None:
-            merged = pd.concat([old.to_pandas(), part], ignore_index=True)
-        else:
-            merged = part
+        merged = pd.concat([old.to_pandas(), part], ignore_index=True) if old is not None else part
         merged = merged.drop_duplicates(subset=["ts", "title", "url"], keep="last")
         merged = merged.sort_values(["ts", "title", "url"], kind="stable").reset_index(drop=True)
         merged["ts"] = merged["ts"].astype("datetime64[ms, UTC]").astype("int64")
@@ -410,8 +438,13 @@ def _plan_news(store: Path, batches: list[NewsBatch]) -> tuple[list[_Write], int
 
 def _progress(enabled: bool) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True), disable=not enabled, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+        transient=False,
     )
 
 
@@ -437,7 +470,7 @@ def store_batches(
         news_groups.setdefault(n.dataset, []).append(n)
     writes: list[_Write] = []
     unchanged = 0
-    for (symbol, tf), bs in sorted(groups.items()):
+    for _key, bs in sorted(groups.items()):
         w, u = _plan_candles(root, bs)
         writes += w
         unchanged += u
@@ -483,9 +516,7 @@ def import_path(
             batch = read_file(f)
             (candles if isinstance(batch, CandleBatch) else news).append(batch)  # type: ignore[arg-type]
             bar.advance(task)
-    written, unchanged, removed = store_batches(
-        candles, news, root, progress=progress, fsync=fsync
-    )
+    written, unchanged, removed = store_batches(candles, news, root, progress=progress, fsync=fsync)
     reports = [_candle_report(b) for b in candles] + [_news_report(n) for n in news]
     return ImportReport(
         store=str(root),

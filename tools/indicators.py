@@ -96,9 +96,7 @@ def true_range_array(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np
     return tr
 
 
-def atr_array(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14
-) -> np.ndarray:
+def atr_array(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14) -> np.ndarray:
     """Wilder's ATR: Wilder smoothing of the true range; first value at index ``period - 1``."""
     return wilder_array(true_range_array(high, low, close), period)
 

@@ -17,16 +17,18 @@ import pyarrow.parquet as pq
 
 from tools.store import (
     NEWS_SCHEMA,
+    FolderSnapshot,
+    day_name,
     generation,
     news_dir,
-    partition_files,
     resolve_store,
+    snapshot_folder,
     stored_news_sets,
 )
 from tools.timeutil import parse_utc
 
 NEWS_COLUMNS: tuple[str, ...] = tuple(NEWS_SCHEMA.names)
-_cache: dict[Path, tuple[tuple[object, ...], pd.DataFrame]] = {}
+_cache: dict[Path, tuple[tuple[object, ...], dict[str, FolderSnapshot], pd.DataFrame]] = {}
 _lock = threading.Lock()
 
 
@@ -41,20 +43,25 @@ def _key(root: Path) -> tuple[object, ...]:
     return tuple(parts)
 
 
-def _read_all(root: Path) -> pd.DataFrame:
-    tables = [
-        pq.ParquetFile(p).read()
-        for ds in stored_news_sets(root)
-        for p in partition_files(news_dir(root, ds))
-    ]
+def _read_all(root: Path) -> tuple[dict[str, FolderSnapshot], pd.DataFrame]:
+    snaps: dict[str, FolderSnapshot] = {}
+    tables = []
+    for ds in stored_news_sets(root):
+        snap, files = snapshot_folder(news_dir(root, ds))
+        if snap is None:
+            continue
+        snaps[ds] = snap
+        tables += [pq.ParquetFile(p).read() for p in files]
     if not tables:
-        return _empty()
+        return snaps, _empty()
     table = pa.concat_tables([t.select(list(NEWS_COLUMNS)).cast(NEWS_SCHEMA) for t in tables])
     df = pd.DataFrame(
         {
             "ts": pd.DatetimeIndex(
                 table.column("ts").cast(pa.int64()).to_numpy().astype("datetime64[ms]")
-            ).tz_localize("UTC").as_unit("ns"),
+            )
+            .tz_localize("UTC")
+            .as_unit("ns"),
             "title": table.column("title").to_pylist(),
             "source": table.column("source").to_pylist(),
             "url": table.column("url").to_pylist(),
@@ -64,7 +71,7 @@ def _read_all(root: Path) -> pd.DataFrame:
         }
     )
     df = df.sort_values(["ts", "dataset", "title", "url"], kind="stable").reset_index(drop=True)
-    return df
+    return snaps, df
 
 
 def _empty() -> pd.DataFrame:
@@ -76,16 +83,28 @@ def _empty() -> pd.DataFrame:
     )
 
 
-def all_news(store: Path | None = None) -> pd.DataFrame:
-    """Every stored headline, sorted by time (cached; do not modify the returned frame)."""
+def all_news(
+    store: Path | None = None, window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+) -> pd.DataFrame:
+    """Every stored headline, sorted by time (cached; do not modify the returned frame).
+
+    The cache is dropped when a dataset folder changes, when this process writes, or when a
+    partition inside ``window`` was rewritten in place.
+    """
     root = resolve_store(store).resolve()
     key = _key(root)
     hit = _cache.get(root)
     if hit is not None and hit[0] == key:
-        return hit[1]
-    df = _read_all(root)
+        if window is None:
+            return hit[2]
+        first, last = day_name(window[0].value), day_name(window[1].value)
+        if not any(
+            snap.changed_within(news_dir(root, ds), first, last) for ds, snap in hit[1].items()
+        ):
+            return hit[2]
+    snaps, df = _read_all(root)
     with _lock:
-        _cache[root] = (key, df)
+        _cache[root] = (key, snaps, df)
     return df
 
 
@@ -99,7 +118,7 @@ def load_news(
     """Headlines with ``start <= ts <= end`` (sorted by ts); with ``symbols``, only those tagged
     with any of them. Columns: ts, title, source, url, symbols (list[str]), dataset, summary."""
     start_ts, end_ts = parse_utc(start), parse_utc(end)
-    df = all_news(store)
+    df = all_news(store, (start_ts, end_ts))
     if df.empty:
         return _empty()
     ts = df["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)

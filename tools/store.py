@@ -13,6 +13,7 @@ every reader ignores them.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import tempfile
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
@@ -171,7 +173,44 @@ def _read_one(path: Path) -> pa.Table:
     return table
 
 
-_cache: dict[Path, tuple[tuple[int, int, int], CandleArrays]] = {}
+@dataclass(frozen=True)
+class FolderSnapshot:
+    """What a set's folder looked like when it was read: the folder's own stat and each
+    partition's (mtime, size). New or deleted partitions change the folder's mtime; a partition
+    rewritten in place changes its own stat, which ``changed_within`` checks for a window."""
+
+    key: tuple[int, int, int]
+    names: list[str]
+    stats: list[tuple[int, int]]
+
+    def changed_within(self, directory: Path, first: str, last: str) -> bool:
+        """True when a partition named between ``first`` and ``last`` changed on disk."""
+        i0 = bisect.bisect_left(self.names, first)
+        i1 = bisect.bisect_right(self.names, last)
+        for name, old in zip(self.names[i0:i1], self.stats[i0:i1], strict=True):
+            try:
+                st = os.stat(directory / name)
+            except FileNotFoundError:
+                return True
+            if (st.st_mtime_ns, st.st_size) != old:
+                return True
+        return False
+
+
+def snapshot_folder(directory: Path) -> tuple[FolderSnapshot | None, list[Path]]:
+    """Stat a set's folder and partitions (before reading them, so a racing write is seen)."""
+    key = _dir_key(directory)
+    if key is None:
+        return None, []
+    files = partition_files(directory)
+    stats = []
+    for p in files:
+        st = os.stat(p)
+        stats.append((st.st_mtime_ns, st.st_size))
+    return FolderSnapshot(key, [p.name for p in files], stats), files
+
+
+_cache: dict[Path, tuple[FolderSnapshot, CandleArrays]] = {}
 
 
 def _dir_key(directory: Path) -> tuple[int, int, int] | None:
@@ -182,23 +221,37 @@ def _dir_key(directory: Path) -> tuple[int, int, int] | None:
     return (st.st_mtime_ns, st.st_ino, _generation)
 
 
-def read_candle_set(store: Path, symbol: str, timeframe: str) -> CandleArrays:
-    """The whole stored candle set, cached in memory until its folder changes.
+def day_name(ns: int) -> str:
+    """Partition name of the UTC day holding ``ns``."""
+    return partition_name(int(ns) - int(ns) % NS_PER_DAY)
+
+
+def read_candle_set(
+    store: Path, symbol: str, timeframe: str, window: tuple[int, int] | None = None
+) -> CandleArrays:
+    """The whole stored candle set, cached in memory until it changes on disk.
 
     Replay and memo building call the loaders thousands of times; decoding Parquet once and
-    slicing numpy arrays afterwards is what keeps a memo in milliseconds. The cache key is the
-    folder's mtime (``os.replace`` updates it) plus a counter bumped by every write we make.
+    slicing numpy arrays afterwards is what keeps a memo in milliseconds. The cache is dropped
+    when the folder changes (a partition added, deleted or replaced via ``os.replace``), when
+    this process writes anything, or — for the partitions inside ``window`` (ns, inclusive) —
+    when a partition was rewritten in place. Without ``window`` only the folder is checked.
     """
     directory = candle_dir(store, symbol, timeframe).resolve()
     key = _dir_key(directory)
     if key is None:
         return read_candle_files([])
     hit = _cache.get(directory)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    arrays = read_candle_files(partition_files(directory))
+    if hit is not None and hit[0].key == key:
+        first, last = (day_name(window[0]), day_name(window[1])) if window else ("", "")
+        if window is None or not hit[0].changed_within(directory, first, last):
+            return hit[1]
+    snap, files = snapshot_folder(directory)
+    if snap is None:
+        return read_candle_files([])
+    arrays = read_candle_files(files)
     with _lock:
-        _cache[directory] = (key, arrays)
+        _cache[directory] = (snap, arrays)
     return arrays
 
 
@@ -260,8 +313,8 @@ def find_gaps(ts_ns: np.ndarray, step: int) -> list[Gap]:
     ]
 
 
-def _ts(ns: int) -> np.datetime64:
-    return np.datetime64(int(ns), "ns")
+def _ts(ns: int) -> pd.Timestamp:
+    return pd.Timestamp(int(ns), tz="UTC")
 
 
 class CandleSetInfo(BaseModel):

@@ -89,14 +89,16 @@ def generate(
         close = np.round(p0 * np.exp(np.cumsum(ret)), dec)
         open_ = np.r_[np.round(p0, dec), close[:-1]]
         wick = np.abs(rng.normal(0.0, _BTC_VOL * beta * 0.6, (2, n)))
-        high = np.maximum(np.round(np.maximum(open_, close) * (1 + wick[0]), dec), np.maximum(open_, close))
-        low = np.minimum(np.round(np.minimum(open_, close) * (1 - wick[1]), dec), np.minimum(open_, close))
+        high = np.maximum(
+            np.round(np.maximum(open_, close) * (1 + wick[0]), dec), np.maximum(open_, close)
+        )
+        low = np.minimum(
+            np.round(np.minimum(open_, close) * (1 - wick[1]), dec), np.minimum(open_, close)
+        )
         base_volume = 1_000_000.0 / p0
         volume = np.round(base_volume * rng.lognormal(0.0, 0.5, n) * (1 + 400 * np.abs(ret)), 5)
         values = dict(zip(VALUE_COLUMNS, (open_, high, low, close, volume), strict=True))
-        batches.append(
-            validate_candles(f"synth seed {seed}", synth_symbol(sym), "1m", ts, values)
-        )
+        batches.append(validate_candles(f"synth seed {seed}", synth_symbol(sym), "1m", ts, values))
     spans = [
         RegimeSpan(
             kind=kind,

@@ -71,13 +71,14 @@ def rank_universe(
             missing.append(sym)
             continue
         bar = _bar(df)
-        w = df.loc[(df.index >= start) & (df.index + bar <= at_ts)]
+        idx = pd.DatetimeIndex(df.index)
+        w = df.loc[(idx >= start) & (idx + bar <= at_ts)]
         if len(w) == 0:
             missing.append(sym)
             continue
         qv = float((w["close"] * w["volume"]).sum())
-        rv = realized_vol_array(w["close"].to_numpy(dtype=np.float64), bar)
-        stats.append((sym, qv, None if rv != rv else rv, len(w)))
+        vol_now = realized_vol_array(w["close"].to_numpy(dtype=np.float64), bar)
+        stats.append((sym, qv, None if vol_now != vol_now else vol_now, len(w)))
     n = len(stats)
     liq = {s[0]: i + 1 for i, s in enumerate(sorted(stats, key=lambda s: (-s[1], s[0])))}
     vol = {s[0]: i + 1 for i, s in enumerate(sorted(stats, key=lambda s: (-(s[2] or 0.0), s[0])))}
@@ -86,8 +87,13 @@ def rank_universe(
         score = 1.0 if n == 1 else 1.0 - ((liq[sym] - 1) + (vol[sym] - 1)) / (2.0 * (n - 1))
         entries.append(
             UniverseEntry(
-                symbol=sym, quote_volume=qv, realized_vol=rv, bars=k,
-                liquidity_rank=liq[sym], volatility_rank=vol[sym], score=round(score, 6),
+                symbol=sym,
+                quote_volume=qv,
+                realized_vol=rv,
+                bars=k,
+                liquidity_rank=liq[sym],
+                volatility_rank=vol[sym],
+                score=round(score, 6),
             )
         )
     entries.sort(key=lambda e: (-e.score, e.liquidity_rank))
@@ -113,8 +119,8 @@ def rank_universe_from_store(
         for tf in ("5m", "1h"):
             try:
                 df = load_candles(sym, tf, start, at_ts, store=store)
-            except StoreError:
-                break
+            except StoreError:  # not stored, or no finer set divides tf
+                continue
             if len(df) >= 2:
                 frames[sym] = df
                 break

@@ -126,10 +126,14 @@ def validate_candles(
     o, h, lo, c, vol = (values[k] for k in VALUE_COLUMNS)
     i = _first(h < np.maximum(o, c))
     if i is not None:
-        raise DataValidationError(file, i + 1, "high", _value(h[i]), "high is below max(open, close)")
+        raise DataValidationError(
+            file, i + 1, "high", _value(h[i]), "high is below max(open, close)"
+        )
     i = _first(lo > np.minimum(o, c))
     if i is not None:
-        raise DataValidationError(file, i + 1, "low", _value(lo[i]), "low is above min(open, close)")
+        raise DataValidationError(
+            file, i + 1, "low", _value(lo[i]), "low is above min(open, close)"
+        )
     i = _first(~np.isfinite(vol))
     if i is not None:
         raise DataValidationError(file, i + 1, "volume", _value(vol[i]), "volume is NaN or missing")
@@ -140,7 +144,10 @@ def validate_candles(
     i = _first(ts % step != 0)
     if i is not None:
         raise DataValidationError(
-            file, i + 1, "ts", iso(pd.Timestamp(int(ts[i]), tz="UTC")),
+            file,
+            i + 1,
+            "ts",
+            iso(pd.Timestamp(int(ts[i]), tz="UTC")),
             f"bar open time is not aligned to the {timeframe} timeframe",
         )
 
@@ -163,7 +170,10 @@ def validate_candles(
                 a, b = values[col][k], values[col][j]
                 if a != b:  # stable sort: k is the earlier row in the file, j the later
                     raise DataValidationError(
-                        file, int(rows[j]), col, _value(b),
+                        file,
+                        int(rows[j]),
+                        col,
+                        _value(b),
                         f"duplicate timestamp {iso(pd.Timestamp(int(ts[j]), tz='UTC'))} with "
                         f"different values (first at row {int(rows[k])})",
                     )

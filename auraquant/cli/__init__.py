@@ -6,6 +6,7 @@ import typer
 
 from auraquant.cli import backtest as backtest_cli
 from auraquant.cli import data as data_cli
+from auraquant.cli import demo as demo_cli
 from auraquant.cli import exchange as exchange_cli
 from auraquant.cli import meet as meet_cli
 from auraquant.cli import memo as memo_cli
@@ -31,6 +32,7 @@ app.command("memo")(memo_cli.memo)
 app.add_typer(exchange_cli.app, name="exchange")
 app.command("backtest")(backtest_cli.backtest)
 app.command("meet")(meet_cli.meet)
+app.command("demo")(demo_cli.demo)
 
 
 def main() -> None:

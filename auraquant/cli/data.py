@@ -29,9 +29,19 @@ def _gap_text(gaps: list[Gap], limit: int = 3) -> str:
     return "; ".join(shown) if shown else "none"
 
 
+def _short(ts: str | None) -> str:
+    """``2023-03-16T22:15:00Z`` -> ``2023-03-16 22:15`` for narrow tables (JSON keeps ISO)."""
+    return ts.replace("T", " ")[:16] if ts else ""
+
+
 @app.command("import")
 def import_cmd(
-    path: Annotated[Path, typer.Argument(help="A file or folder: candle CSV(.gz), freqtrade JSON(.gz), news CSV(.gz).")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A file or folder: candle CSV(.gz), freqtrade JSON(.gz), news CSV(.gz)."
+        ),
+    ],
     json_out: JsonOpt = False,
 ) -> None:
     """Validate and import candles and headlines into the store (idempotent, atomic)."""
@@ -45,14 +55,14 @@ def import_cmd(
         emit_json(report.model_dump())
         return
     table = Table(title=f"imported into {report.store}")
-    for col in ("file", "kind", "symbol/dataset", "tf", "rows", "first", "last", "gaps"):
-        table.add_column(col)
+    for col in ("file", "symbol/dataset", "tf", "rows", "first (UTC)", "last (UTC)", "gaps"):
+        table.add_column(col, no_wrap=col != "file")
     for f in report.files:
-        gaps = f"{f.gap_count} ({f.missing_bars} bars missing)" if f.gap_count else "0"
+        gaps = f"{f.gap_count} ({f.missing_bars} bars)" if f.gap_count else "0"
         table.add_row(
-            f.file, f.kind, f.symbol or f.dataset or "", f.timeframe or "", str(f.rows),
-            f.first or "", f.last or "", gaps,
-        )
+            f.file, f.symbol or f.dataset or "", f.timeframe or "", str(f.rows),
+            _short(f.first), _short(f.last), gaps,
+        )  # fmt: skip
     console.print(table)
     for f in report.files:
         if f.gap_count and f.gap_count <= 3:
@@ -60,7 +70,9 @@ def import_cmd(
         if f.duplicates_dropped or f.out_of_order_sorted:
             console.print(
                 f"{f.file}: {f.duplicates_dropped} identical duplicate rows dropped"
-                + ("; rows were out of order and have been sorted" if f.out_of_order_sorted else ""),
+                + (
+                    "; rows were out of order and have been sorted" if f.out_of_order_sorted else ""
+                ),
                 highlight=False,
             )
     console.print(
@@ -81,14 +93,19 @@ def ls_cmd(json_out: JsonOpt = False) -> None:
         console.print(f"the store {listing.store} is empty: run `auraquant data import PATH`")
         return
     table = Table(title=f"candles in {listing.store}")
-    for col in ("symbol", "tf", "first bar", "last bar", "rows", "gaps", "missing bars", "gap detail"):
-        table.add_column(col)
+    for col in ("symbol", "tf", "first bar (UTC)", "last bar (UTC)", "rows", "gaps", "missing"):
+        table.add_column(
+            col, no_wrap=True, justify="right" if col in ("rows", "gaps", "missing") else "left"
+        )
     for c in listing.candles:
         table.add_row(
-            c.symbol, c.timeframe, c.first or "", c.last or "", str(c.rows), str(c.gap_count),
-            str(c.missing_bars), _gap_text(c.gaps, limit=1),
-        )
+            c.symbol, c.timeframe, _short(c.first), _short(c.last), str(c.rows),
+            str(c.gap_count), str(c.missing_bars),
+        )  # fmt: skip
     console.print(table)
+    for c in listing.candles:
+        if 0 < c.gap_count <= 3:
+            console.print(f"gap in {c.symbol} {c.timeframe}: {_gap_text(c.gaps)}", highlight=False)
     if listing.news:
         news = Table(title="news")
         for col in ("dataset", "first", "last", "rows"):
@@ -104,7 +121,9 @@ def download_cmd(
     start: Annotated[str, typer.Option("--start", help="First bar open, ISO-8601 UTC.")],
     end: Annotated[str, typer.Option("--end", help="Exclusive end, ISO-8601 UTC.")],
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar length.")] = "1m",
-    base_url: Annotated[str, typer.Option("--base-url", help="Binance REST base URL.")] = "https://api.binance.com",
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Binance REST base URL.")
+    ] = "https://api.binance.com",
     json_out: JsonOpt = False,
 ) -> None:
     """Download real klines from Binance's public API (no key) into the store."""
@@ -134,8 +153,12 @@ def download_cmd(
 @app.command("synth")
 def synth_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 7,
-    days_per_regime: Annotated[int, typer.Option("--days-per-regime", min=1, help="Days of each regime (up, chop, down).")] = 3,
-    start: Annotated[str, typer.Option("--start", help="First bar, ISO-8601 UTC.")] = "2024-01-01T00:00:00Z",
+    days_per_regime: Annotated[
+        int, typer.Option("--days-per-regime", min=1, help="Days of each regime (up, chop, down).")
+    ] = 3,
+    start: Annotated[
+        str, typer.Option("--start", help="First bar, ISO-8601 UTC.")
+    ] = "2024-01-01T00:00:00Z",
     json_out: JsonOpt = False,
 ) -> None:
     """Write a seeded synthetic 1m market (SYNTH-BTCUSDT, …) with up, chop and down regimes."""

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -55,18 +56,61 @@ def checkpointed_graph() -> Iterator[Any]:
 
 
 def meet(
-    symbol: Annotated[str, typer.Argument(help="Symbol, e.g. BTCUSDT; or 'resume' to continue a paused meeting.")],
-    thread: Annotated[str | None, typer.Argument(help="With 'resume': the thread id printed when the meeting paused.")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Moment of the meeting, ISO-8601 UTC (2023-04-20T12:00:00Z).")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="provider:model for every seat: offline (default), openai:gpt-4o-mini, ollama:llama3.1, google_genai:gemini-2.5-flash.")] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server for openai: models (else $OPENAI_BASE_URL).")] = None,
-    budget: Annotated[int | None, typer.Option("--budget", help="Interrupts the whole meeting may spend (default 6).")] = None,
-    rounds: Annotated[int | None, typer.Option("--rounds", help="Review rounds before the CTO closes (default 2).")] = None,
-    require_approval: Annotated[bool, typer.Option("--require-approval", help="Stop before the gate for a human; prints the thread id to resume.")] = False,
-    approve: Annotated[bool | None, typer.Option("--approve/--reject", help="With 'resume': the human's answer.")] = None,
-    note: Annotated[str, typer.Option("--note", help="With 'resume': a note recorded with the answer.")] = "",
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Run directory name (default: meet-SYMBOL-TIME).")] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON object (incl. run_dir) instead of the account.")] = False,
+    symbol: Annotated[
+        str, typer.Argument(help="Symbol, e.g. BTCUSDT; or 'resume' to continue a paused meeting.")
+    ],
+    thread: Annotated[
+        str | None,
+        typer.Argument(help="With 'resume': the thread id printed when the meeting paused."),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Moment of the meeting, ISO-8601 UTC (2023-04-20T12:00:00Z)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="provider:model for every seat: offline (default), openai:gpt-4o-mini, ollama:llama3.1, google_genai:gemini-2.5-flash.",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="OpenAI-compatible server for openai: models (else $OPENAI_BASE_URL).",
+        ),
+    ] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option("--budget", help="Interrupts the whole meeting may spend (default 6)."),
+    ] = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option("--rounds", help="Review rounds before the CTO closes (default 2)."),
+    ] = None,
+    require_approval: Annotated[
+        bool,
+        typer.Option(
+            "--require-approval",
+            help="Stop before the gate for a human; prints the thread id to resume.",
+        ),
+    ] = False,
+    approve: Annotated[
+        bool | None, typer.Option("--approve/--reject", help="With 'resume': the human's answer.")
+    ] = None,
+    note: Annotated[
+        str, typer.Option("--note", help="With 'resume': a note recorded with the answer.")
+    ] = "",
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Run directory name (default: meet-SYMBOL-TIME).")
+    ] = None,
+    json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print one JSON object (incl. run_dir) instead of the account."
+        ),
+    ] = False,
 ) -> None:
     """Hold one meeting on SYMBOL at --at: four seats debate, the gate disposes, orders go to a
     virtual exchange; prints the debate, the decision, the gate's verdict and the orders."""
@@ -103,7 +147,9 @@ def meet(
         run_id=run_id or "",
     )
     _store_has(symbol)
-    result = _run(lambda g: _meeting(g, symbol, iso(at_ts), ctx), needs_checkpoint=bool(ctx.require_approval))
+    result = _run(
+        lambda g: _meeting(g, symbol, iso(at_ts), ctx), needs_checkpoint=bool(ctx.require_approval)
+    )
     _show(result, json)
 
 
@@ -121,7 +167,9 @@ def _resume(thread: str, approve: bool, note: str, as_json: bool) -> None:
         state = g.get_state({"configurable": {"thread_id": thread}})
         if not state.values:
             fail(f"resume: no meeting with thread id {thread!r} in the checkpoints")
-        return resume_meeting(thread, approve, MeetingContext(), graph_=g, note=note, advance_bars=1)
+        return resume_meeting(
+            thread, approve, MeetingContext(), graph_=g, note=note, advance_bars=1
+        )
 
     _show(_run(go, needs_checkpoint=True), as_json)
 
@@ -146,7 +194,9 @@ def _store_has(symbol: str) -> None:
     from tools.paths import store_dir
 
     if not stored_timeframes(symbol, store_dir()):
-        fail(f"no {symbol} candles in the store {store_dir()}; import data first: auraquant data import ../shared/data")
+        fail(
+            f"no {symbol} candles in the store {store_dir()}; import data first: auraquant data import ../shared/data"
+        )
 
 
 def _show(result: Any, as_json: bool) -> None:
@@ -159,6 +209,11 @@ def _show(result: Any, as_json: bool) -> None:
 STANCE_STYLE = {"LONG": "green", "SHORT": "red", "FLAT": "yellow"}
 
 
+def _styled(text: str, style: str) -> str:
+    """Rich markup for ``text`` (escaped) in ``style`` (none when empty)."""
+    return f"[{style}]{escape(text)}[/]" if style.strip() else escape(text)
+
+
 def render(r: Any) -> None:
     """The meeting as a reader follows it: who said what, who cut in, what was decided and done."""
     memo = r.memo or {}
@@ -167,46 +222,64 @@ def render(r: Any) -> None:
     for col in ("id", "stance", "conf", "horizon", "entry / stop / target", "argument (evidence)"):
         turns.add_column(col, overflow="fold")
     for t in r.turns:
-        levels = " / ".join("-" if t[k] is None else f"{t[k]:g}" for k in ("entry", "stop_loss", "take_profit"))
+        levels = " / ".join(
+            "-" if t[k] is None else f"{t[k]:g}" for k in ("entry", "stop_loss", "take_profit")
+        )
         style = STANCE_STYLE.get(t["stance"], "")
         turns.add_row(
             t["id"] + (f"\n(revises {t['revises']})" if t.get("revises") else ""),
-            f"[{style}]{t['stance']}[/]",
+            _styled(t["stance"], style),
             f"{t['confidence']:.2f}",
             t["horizon"],
             levels,
-            f"{t['argument']}\n[dim]{', '.join(t['evidence'])}[/]",
+            f"{escape(t['argument'])}\n[dim]{escape(', '.join(t['evidence']))}[/]",
         )
     console.print(turns)
     if r.interrupts:
-        it = Table(title=f"Interrupts (debate ended by {r.ended_by or '?'})", show_lines=True, expand=True)
+        it = Table(
+            title=f"Interrupts (debate ended by {r.ended_by or '?'})", show_lines=True, expand=True
+        )
         for col in ("id", "kind", "by -> target", "text", "resolution"):
             it.add_column(col, overflow="fold")
         for i in r.interrupts:
-            res = f"[{'dim' if i['status'] != 'resolved' else ''}]{i['status']}: {i.get('outcome') or ''} {i.get('resolution') or ''}[/]"
-            it.add_row(i["id"], i["kind"], f"{i['by']} -> {i['target']}", i["text"], res)
+            res = _styled(
+                f"{i['status']}: {i.get('outcome') or ''} {i.get('resolution') or ''}",
+                "dim" if i["status"] != "resolved" else "",
+            )
+            it.add_row(i["id"], i["kind"], f"{i['by']} -> {i['target']}", escape(i["text"]), res)
         console.print(it)
     else:
         console.print(f"No interrupts (debate ended by {r.ended_by or '?'}).")
     if r.status == "awaiting_approval":
         d = (r.pending_approval or {}).get("decision") or r.decision or {}
-        console.print(Panel(f"{d.get('action')} {d.get('symbol')} entry {d.get('entry')} stop {d.get('stop_loss')} target {d.get('take_profit')} x{d.get('leverage')}\n{d.get('rationale', '')}", title="Decision awaiting approval"))
-        console.print(f"Paused for approval. Continue with:\n  auraquant meet resume {r.thread_id} --approve   (or --reject)")
+        console.print(
+            Panel(
+                escape(
+                    f"{d.get('action')} {d.get('symbol')} entry {d.get('entry')} stop {d.get('stop_loss')} target {d.get('take_profit')} x{d.get('leverage')}\n{d.get('rationale', '')}"
+                ),
+                title="Decision awaiting approval",
+            )
+        )
+        console.print(
+            f"Paused for approval. Continue with:\n  auraquant meet resume {r.thread_id} --approve   (or --reject)"
+        )
         console.print(f"run_dir: {r.run_dir}")
         return
     d = r.decision or {}
     body = (
-        f"[bold {STANCE_STYLE.get(d.get('action', ''), '')}]{d.get('action')}[/] {d.get('symbol')}  confidence {d.get('confidence')}  "
-        f"horizon {d.get('horizon')}  leverage {d.get('leverage')}\n"
-        f"entry {d.get('entry')}  stop {d.get('stop_loss')}  target {d.get('take_profit')}\n"
-        f"{d.get('rationale', '')}"
-    )
+        _styled(str(d.get("action")), "bold " + STANCE_STYLE.get(d.get("action", ""), ""))
+        + escape(f" {d.get('symbol')}  confidence {d.get('confidence')}  horizon {d.get('horizon')}  "
+                 f"leverage {d.get('leverage')}\nentry {d.get('entry')}  stop {d.get('stop_loss')}  "
+                 f"target {d.get('take_profit')}\n{d.get('rationale', '')}")
+    )  # fmt: skip
     if d.get("dissent"):
-        body += "\n[dim]dissent: " + " | ".join(d["dissent"]) + "[/]"
+        body += "\n" + _styled("dissent: " + " | ".join(d["dissent"]), "dim")
     if r.fallback:
-        body += f"\n[bold yellow]{r.fallback}[/]"
+        body += "\n" + _styled(r.fallback, "bold yellow")
     if r.approval:
-        body += f"\nhuman: {'approved' if r.approval['approved'] else 'rejected'} {r.approval.get('note') or ''}"
+        body += escape(
+            f"\nhuman: {'approved' if r.approval['approved'] else 'rejected'} {r.approval.get('note') or ''}"
+        )
     console.print(Panel(body, title="Decision (CTO)"))
     g = r.gate or {}
     gt = Table(title=f"Risk gate: {g.get('verdict')}", expand=True)
@@ -214,22 +287,30 @@ def render(r: Any) -> None:
     gt.add_column("ok")
     gt.add_column("finding", overflow="fold")
     for reason in g.get("reasons", []):
-        gt.add_row(reason["rule"], "yes" if reason["passed"] else "[red]NO[/]", reason["message"])
+        gt.add_row(
+            reason["rule"], "yes" if reason["passed"] else "[red]NO[/]", escape(reason["message"])
+        )
     console.print(gt)
     for c in g.get("clamps", []):
         console.print(f"  clamp {c['rule']}: {c['field']} {c['before']} -> {c['after']}")
     plan = g.get("plan")
     if plan:
-        console.print(f"Plan: {plan['side']} {plan['quantity']} {plan['symbol']} x{plan['leverage']} {plan['entry_type']} ref {plan['entry_price']}, stop {plan['stop_loss']}, target {plan['take_profit']}, risk {plan['risk_amount']:.2f} USDT")
+        console.print(
+            f"Plan: {plan['side']} {plan['quantity']} {plan['symbol']} x{plan['leverage']} {plan['entry_type']} ref {plan['entry_price']}, stop {plan['stop_loss']}, target {plan['take_profit']}, risk {plan['risk_amount']:.2f} USDT"
+        )
     ex = r.execution or {}
     lines = [f"Execution: {ex.get('status')}"]
     for k in ("entry", "stop_loss", "take_profit"):
         if ex.get(f"{k}_order_id"):
             lines.append(f"  {k}: {ex[f'{k}_order_id']} {ex.get(f'{k}_status')}")
     for f in ex.get("fills", []):
-        lines.append(f"  fill {f['id']}: {f['side']} {f['quantity']} @ {f['price']:g} fee {f['fee']:.4f} at {f['ts']}")
+        lines.append(
+            f"  fill {f['id']}: {f['side']} {f['quantity']} @ {f['price']:g} fee {f['fee']:.4f} at {f['ts']}"
+        )
     if ex.get("rejection_reason") or ex.get("note"):
         lines.append(f"  {ex.get('rejection_reason') or ex.get('note')}")
-    console.print("\n".join(lines))
+    console.print(escape("\n".join(lines)))
     console.print(f"run_dir: {r.run_dir}")
-    err_console.print(f"[dim]AI log: {r.run_dir}/ailog.ndjson; journal: {r.run_dir}/journal.json[/]")
+    err_console.print(
+        f"[dim]AI log: {r.run_dir}/ailog.ndjson; journal: {r.run_dir}/journal.json[/]"
+    )

@@ -25,7 +25,9 @@ def test_offline_is_the_default_and_needs_no_provider_sdk() -> None:
 def test_openai_with_a_base_url_builds_chat_openai() -> None:
     from langchain_openai import ChatOpenAI
 
-    m = load_chat_model("openai:gpt-4o-mini", base_url="http://127.0.0.1:9/v1", api_key="sk-placeholder")
+    m = load_chat_model(
+        "openai:gpt-4o-mini", base_url="http://127.0.0.1:9/v1", api_key="sk-placeholder"
+    )
     assert isinstance(m, ChatOpenAI)
     assert m.model_name == "gpt-4o-mini" and m.openai_api_base == "http://127.0.0.1:9/v1"
     o = load_chat_model("ollama:llama3.1")
@@ -51,13 +53,46 @@ def test_a_missing_provider_is_a_clear_error() -> None:
 
 def test_bad_roster_files_name_the_field(tmp_path: Path) -> None:
     p = tmp_path / "r.json"
-    p.write_text(json.dumps({"extra": [{"id": "Bull Man", "title": "B", "seat": "analyst", "lens": "bull", "focus": "x"}]}))
-    with pytest.raises(RosterError, match=r"r.json: roles.4: Value error, role id 'Bull Man' must be lower_snake_case"):
+    p.write_text(
+        json.dumps(
+            {
+                "extra": [
+                    {
+                        "id": "Bull Man",
+                        "title": "B",
+                        "seat": "analyst",
+                        "lens": "bull",
+                        "focus": "x",
+                    }
+                ]
+            }
+        )
+    )
+    with pytest.raises(
+        RosterError,
+        match=r"r.json: roles.4: Value error, role id 'Bull Man' must be lower_snake_case",
+    ):
         load_roster(p)
-    p.write_text(json.dumps({"extra": [{"id": "cto2", "title": "C", "seat": "chair", "lens": "chair", "focus": "x"}]}))
+    p.write_text(
+        json.dumps(
+            {
+                "extra": [
+                    {"id": "cto2", "title": "C", "seat": "chair", "lens": "chair", "focus": "x"}
+                ]
+            }
+        )
+    )
     with pytest.raises(RosterError, match="a roster needs exactly 1 chair seat, found 2"):
         load_roster(p)
-    p.write_text(json.dumps({"extra": [{"id": "x", "title": "X", "seat": "analyst", "lens": "oracle", "focus": "x"}]}))
+    p.write_text(
+        json.dumps(
+            {
+                "extra": [
+                    {"id": "x", "title": "X", "seat": "analyst", "lens": "oracle", "focus": "x"}
+                ]
+            }
+        )
+    )
     with pytest.raises(RosterError, match=r"roles\.4\.lens: Input should be"):
         load_roster(p)
     with pytest.raises(RosterError, match="does not exist"):

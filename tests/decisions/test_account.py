@@ -60,3 +60,29 @@ def test_given_last_entries_merge_with_the_exchange_history() -> None:
     assert acct.last_entry_at == {"BTCUSDT": later}
     assert (acct.equity, acct.day_start_equity, acct.open_notional) == (10_000.0, 10_000.0, {})
     assert acct.total_notional == 0.0
+
+
+def test_without_a_breaker_todays_losses_count_as_drawdown() -> None:
+    """A losing round trip today: day-start equity is rebuilt from today's fills."""
+    ex = VirtualExchange(ExchangeConfig(starting_balance=10_000.0, **FREE))
+    ex.on_bar("BTCUSDT", T0, 30000.0, 30000.0, 30000.0, 30000.0, 1.0)
+    ex.place(
+        OrderRequest(
+            symbol="BTCUSDT",
+            side=Side.BUY,
+            type=OrderType.MARKET,
+            quantity=1.0,
+            leverage=5.0,
+            stop_loss=29000.0,
+            take_profit=33000.0,
+        )
+    )
+    ex.on_bar("BTCUSDT", T0 + pd.Timedelta(minutes=1), 30000.0, 30000.0, 30000.0, 30000.0, 1.0)
+    ex.on_bar("BTCUSDT", T0 + pd.Timedelta(minutes=2), 30000.0, 30000.0, 28900.0, 28950.0, 1.0)
+    acct = account_state_from_exchange(ex)
+    assert acct.equity == pytest.approx(9_000.0)
+    assert acct.day_start_equity == pytest.approx(10_000.0)
+    assert acct.consecutive_losses == 1
+    # the next UTC day starts from the equity it begins with
+    nxt = account_state_from_exchange(ex, at=datetime(2023, 4, 21, 0, 5, tzinfo=UTC))
+    assert nxt.day_start_equity == pytest.approx(9_000.0)

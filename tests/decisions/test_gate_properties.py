@@ -6,6 +6,7 @@ Fixed hypothesis profile (derandomized, no deadline) so the suite is determinist
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from decisions.account import AccountState
 from decisions.limits import HARD_MAX_LEVERAGE, RiskLimits
 from decisions.market import MarketSnapshot
-from decisions.risk_gate import risk_gate
+from decisions.risk_gate import RULE_IDS, risk_gate
 from decisions.schema import Decision, GateResult
 from exchange.types import Side
 from tests.decisions.builders import AT, decision
@@ -59,6 +60,7 @@ BAD = st.sets(
             "exposure",
             "margin",
             "atr",
+            "leverage_below_1",
         )
     ),
     max_size=3,
@@ -66,7 +68,9 @@ BAD = st.sets(
 ABSURD_PRICE = st.sampled_from(
     [None, 0.0, -1.0, -1e12, 1e-12, 1e12, 1e300, float("nan"), float("inf"), -float("inf")]
 )
-ABSURD_LEVERAGE = st.sampled_from([1e6, 1e300, 100.0, 20.000001, float("inf"), 0.001, 0.999])
+ABSURD_LEVERAGE = st.sampled_from(
+    [1e6, 1e300, 100.0, 20.000001, float("inf"), 0.001, 0.5, 0.999, 1e-300]
+)
 
 
 @st.composite
@@ -151,7 +155,13 @@ def scenarios(draw: st.DrawFn) -> tuple[Decision, MarketSnapshot, AccountState, 
             else lin(lim.min_confidence, 1.0)
         ),
         horizon="4h",
-        leverage=draw(ABSURD_LEVERAGE) if "leverage" in bad else log(1.0, 25.0),
+        leverage=(
+            log(1e-300, 0.999)
+            if "leverage_below_1" in bad
+            else draw(ABSURD_LEVERAGE)
+            if "leverage" in bad
+            else log(1.0, 25.0)
+        ),
         main_path="",
         backup_path="",
         triggers=[],
@@ -171,7 +181,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Decision, MarketSnapshot, AccountState, 
     dd = lim.daily_drawdown_limit_pct / 100.0
     acct = AccountState(
         equity=equity,
-        available=max(0.0, equity) * (lin(0.0, 1e-3) if "margin" in bad else lin(0.2, 1.0)),
+        available=0.0 if "margin" in bad else max(0.0, equity) * lin(0.2, 1.0),
         day_start_equity=equity
         / (1 - dd * (lin(1.0, 10.0) if "drawdown" in bad else lin(-1.0, 0.99))),
         open_notional=others,
@@ -274,7 +284,7 @@ def test_tighter_risk_never_buys_more(
             a.model_copy(
                 update={
                     "open_notional": {
-                        s_: n + k * 1000.0 for s_, n in {**a.open_notional, d.symbol: 0.0}.items()
+                        s_: n + k * 1000.0 for s_, n in {d.symbol: 0.0, **a.open_notional}.items()
                     }
                 }
             ),
@@ -321,3 +331,32 @@ def _market(**kw: Any) -> MarketSnapshot:
 
 def _account() -> AccountState:
     return AccountState(equity=10_000.0, available=10_000.0, day_start_equity=10_000.0)
+
+
+def test_the_scenarios_reach_every_rule() -> None:
+    """Guard against a vacuous property: plenty of plans, and every rule denies or clamps."""
+    verdicts: Counter[str] = Counter()
+    denied_by: Counter[str] = Counter()
+    clamped_by: Counter[str] = Counter()
+
+    @settings(MAIN, max_examples=1000)
+    @given(scenarios())
+    def sample(s: tuple[Decision, MarketSnapshot, AccountState, RiskLimits]) -> None:
+        res = risk_gate(*s)
+        verdicts[res.verdict] += 1
+        denied_by.update(r.rule for r in res.reasons if not r.passed)
+        clamped_by.update(c.rule for c in res.clamps)
+
+    sample()
+    total = sum(verdicts.values())
+    assert verdicts["APPROVED"] + verdicts["CLAMPED"] >= 0.2 * total, verdicts
+    assert verdicts["APPROVED"] > 0 and verdicts["DENIED"] > 0
+    missing = set(RULE_IDS) - {"R15_price_tick"} - set(denied_by)
+    assert not missing, (missing, denied_by)
+    assert set(clamped_by) == {
+        "R07_stop_distance_atr",
+        "R09_leverage",
+        "R11_position_notional",
+        "R12_total_exposure",
+        "R13_margin_available",
+    }, clamped_by

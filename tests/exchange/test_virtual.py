@@ -583,8 +583,12 @@ def test_feed_accepts_a_candle_frame() -> None:
 def test_messages_print_prices_and_ticks_in_plain_decimals() -> None:
     ex = VirtualExchange(ExchangeConfig(**FREE))
     with pytest.raises(OrderRejected) as err:
-        ex.place(OrderRequest(symbol="BTCUSDT", side="BUY", type="LIMIT", quantity=0.001, price=27123.45))
+        ex.place(
+            OrderRequest(symbol="BTCUSDT", side="BUY", type="LIMIT", quantity=0.001, price=27123.45)
+        )
     assert str(err.value) == "price: 27123.45 is not on the BTCUSDT tick 0.1"
     with pytest.raises(OrderRejected) as err2:
-        ex.place(OrderRequest(symbol="DOGEUSDT", side="BUY", type="LIMIT", quantity=100, price=0.082345))
+        ex.place(
+            OrderRequest(symbol="DOGEUSDT", side="BUY", type="LIMIT", quantity=100, price=0.082345)
+        )
     assert str(err2.value) == "price: 0.082345 is not on the DOGEUSDT tick 0.00001"

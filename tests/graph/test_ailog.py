@@ -68,5 +68,11 @@ def test_stage_mapping_and_unknown_stage() -> None:
     assert stage_for("execute") == "RECONCILE"
     with pytest.raises(ValueError, match="stage 'BUY' is not one of SCAN, QUALIFY"):
         AILogWriter(Path("/nonexistent/x"), []).write(
-            run_id="r", node="n", stage="BUY", model="m", input={}, output={}, explanation=""  # type: ignore[arg-type]
+            run_id="r",
+            node="n",
+            stage="BUY",
+            model="m",
+            input={},
+            output={},
+            explanation="",  # type: ignore[arg-type]
         )

@@ -58,7 +58,9 @@ def test_same_inputs_give_a_byte_identical_journal(real_market: MarketData, tmp_
     for n in (1, 2):
         home = tmp_path / f"home{n}"
         ctx = MeetingContext(run_id="same", home=str(home))
-        run_meeting("SOLUSDT", f"{DAY}T12:00:00Z", ctx, services=MeetingServices(market=real_market))
+        run_meeting(
+            "SOLUSDT", f"{DAY}T12:00:00Z", ctx, services=MeetingServices(market=real_market)
+        )
         texts.append((home / "runs" / "same" / "journal.json").read_bytes())
     assert texts[0] == texts[1]
     journal = json.loads(texts[0])
@@ -110,7 +112,13 @@ def test_a_fake_key_in_the_env_never_reaches_any_output_file(
 
     def leaky_memo(symbol: str, at: Any, **kw: Any) -> Any:
         memo = build_memo(symbol, at, **kw)
-        leak = Fact(id="news.top_5", kind="news", text=f"Leaked key {key} in a headline", value=0.0, source="test")
+        leak = Fact(
+            id="news.top_5",
+            kind="news",
+            text=f"Leaked key {key} in a headline",
+            value=0.0,
+            source="test",
+        )
         return memo.model_copy(update={"facts": [*memo.facts, leak]})
 
     r = run_meeting(

@@ -41,7 +41,12 @@ def test_admission_charges_meeting_and_role_budgets_and_says_why_not() -> None:
         "refused: no turn 'nobody#1'",
         "over budget: the meeting's 3 interrupts are spent",
     ]
-    assert [r["status"] for r in adm.refused] == ["over_budget", "refused", "refused", "over_budget"]
+    assert [r["status"] for r in adm.refused] == [
+        "over_budget",
+        "refused",
+        "refused",
+        "over_budget",
+    ]
 
 
 def test_a_role_cannot_interrupt_itself_or_a_superseded_turn() -> None:
@@ -66,7 +71,10 @@ def test_the_debate_ends_by_convergence_budget_or_rounds() -> None:
     assert protocol.after_review(admitted=0, spent={}, **kw) == "convergence"
     assert protocol.after_review(admitted=0, spent={MEETING_BUDGET_KEY: 2}, **kw) == "budget"
     assert protocol.after_resolve(round_=2, max_rounds=2, spent={}, **kw) == "rounds"
-    assert protocol.after_resolve(round_=1, max_rounds=2, spent={MEETING_BUDGET_KEY: 2}, **kw) == "budget"
+    assert (
+        protocol.after_resolve(round_=1, max_rounds=2, spent={MEETING_BUDGET_KEY: 2}, **kw)
+        == "budget"
+    )
     assert protocol.after_resolve(round_=1, max_rounds=2, spent={}, **kw) is None
     assert protocol.Budgets.from_roster(ROSTER, 0).left({}, "cto") == 0
     assert protocol.next_turn_id(TURNS, "technical_analyst") == "technical_analyst#2"

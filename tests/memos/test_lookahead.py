@@ -126,7 +126,13 @@ def test_a_headline_is_seen_from_its_timestamp_on(real_frames) -> None:
     small = {s: frames[s].loc["2023-04-10":"2023-04-21"] for s in ("BTCUSDT", "ETHUSDT")}
     ts = pd.Timestamp("2023-04-20T12:00:00Z")
     extra = pd.DataFrame(
-        {"ts": [ts], "title": ["Ethereum hacked"], "source": "x.example", "url": "u", "symbols": [[]]}
+        {
+            "ts": [ts],
+            "title": ["Ethereum hacked"],
+            "source": "x.example",
+            "url": "u",
+            "symbols": [[]],
+        }
     )
     md = MarketData(candles=small, news=pd.concat([news, extra], ignore_index=True))
     before = build_memo("ETHUSDT", ts - pd.Timedelta(seconds=1), market=md)

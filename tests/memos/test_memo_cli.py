@@ -41,8 +41,17 @@ def test_json_prints_one_object_and_writes_the_memo(home: Path) -> None:
 def test_readable_view_groups_facts_and_shows_unknowns(home: Path) -> None:
     r = _run("memo", "ETHUSDT", "--at", "2023-03-24T15:00:00Z")
     assert r.exit_code == 0, r.output
-    for part in ("Market", "Technical", "News", "Correlation", "Signals", "Unknowns",
-                 "unknown.data_gap", "tech.rsi_14", "btc_lead_lag"):
+    for part in (
+        "Market",
+        "Technical",
+        "News",
+        "Correlation",
+        "Signals",
+        "Unknowns",
+        "unknown.data_gap",
+        "tech.rsi_14",
+        "btc_lead_lag",
+    ):
         assert part in r.stdout
 
 
@@ -55,19 +64,29 @@ def test_hourly_history_is_reachable(home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["BTCUSDT", "--at", "yesterday"],
-         "error: --at: time 'yesterday' is not ISO-8601 (e.g. 2023-04-20T12:00:00Z)"),
-        (["BTCUSDT", "--at", "2023-04-20T12:00:00"],
-         "error: --at: time '2023-04-20T12:00:00' has no timezone; write it in UTC with a Z suffix"),
-        (["FOOUSDT", "--at", "2023-04-20T12:00:00Z"],
-         "error: symbol 'FOOUSDT' is not one of BTCUSDT, ETHUSDT, SOLUSDT, DOGEUSDT, XRPUSDT, "
-         "ADAUSDT, BNBUSDT, LTCUSDT"),
-        (["XRPUSDT", "--at", "2023-03-20T00:00:00Z"],
-         "error: --at 2023-03-20T00:00:00Z is outside the stored XRPUSDT data (1m: "
-         "2023-04-01T21:04:00Z to 2023-05-01T21:02:00Z; 5m: 2023-04-01T21:10:00Z to "
-         "2023-05-01T21:00:00Z; 1h: 2018-05-04T09:00:00Z to 2022-01-01T00:00:00Z)"),
-        (["BTCUSDT", "--at", "2023-04-20T12:00:00Z", "--timeframe", "7m"],
-         "error: --timeframe '7m' is not one of 1m, 5m, 15m, 30m, 1h, 4h, 1d"),
+        (
+            ["BTCUSDT", "--at", "yesterday"],
+            "error: --at: time 'yesterday' is not ISO-8601 (e.g. 2023-04-20T12:00:00Z)",
+        ),
+        (
+            ["BTCUSDT", "--at", "2023-04-20T12:00:00"],
+            "error: --at: time '2023-04-20T12:00:00' has no timezone; write it in UTC with a Z suffix",
+        ),
+        (
+            ["FOOUSDT", "--at", "2023-04-20T12:00:00Z"],
+            "error: symbol 'FOOUSDT' is not one of BTCUSDT, ETHUSDT, SOLUSDT, DOGEUSDT, XRPUSDT, "
+            "ADAUSDT, BNBUSDT, LTCUSDT",
+        ),
+        (
+            ["XRPUSDT", "--at", "2023-03-20T00:00:00Z"],
+            "error: --at 2023-03-20T00:00:00Z is outside the stored XRPUSDT data (1m: "
+            "2023-04-01T21:04:00Z to 2023-05-01T21:02:00Z; 5m: 2023-04-01T21:10:00Z to "
+            "2023-05-01T21:00:00Z; 1h: 2018-05-04T09:00:00Z to 2022-01-01T00:00:00Z)",
+        ),
+        (
+            ["BTCUSDT", "--at", "2023-04-20T12:00:00Z", "--timeframe", "7m"],
+            "error: --timeframe '7m' is not one of 1m, 5m, 15m, 30m, 1h, 4h, 1d",
+        ),
     ],
 )
 def test_clear_errors_and_nothing_written(home: Path, args: list[str], message: str) -> None:

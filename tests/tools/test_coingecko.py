@@ -30,7 +30,9 @@ class Clock:
 
 
 def _client(tmp_path: Path, clock: Clock) -> CoinGeckoClient:
-    return CoinGeckoClient(cache_dir=tmp_path / "cache", clock=clock, wait_seconds=0, ttl_seconds=300)
+    return CoinGeckoClient(
+        cache_dir=tmp_path / "cache", clock=clock, wait_seconds=0, ttl_seconds=300
+    )
 
 
 def test_markets_parses_the_response_and_caches_it(tmp_path: Path) -> None:

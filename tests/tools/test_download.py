@@ -23,8 +23,13 @@ def test_download_pages_validates_and_stores_real_klines(tmp_path: Path, shared_
     store = tmp_path / "store"
     with replay.use_cassette("klines_paged.yaml") as cassette:
         report = download_candles(
-            "BTCUSDT", "1m", "2023-03-24T00:00:00Z", "2023-03-24T20:00:00Z",
-            store=store, wait=wait_none(), progress=False,
+            "BTCUSDT",
+            "1m",
+            "2023-03-24T00:00:00Z",
+            "2023-03-24T20:00:00Z",
+            store=store,
+            wait=wait_none(),
+            progress=False,
         )
     assert cassette.play_count == 2  # two pages: 1000 rows, then the rest
     assert report.rows == 1200 - 80
@@ -45,8 +50,13 @@ def test_download_retries_a_500_then_succeeds(tmp_path: Path) -> None:
     store = tmp_path / "store"
     with replay.use_cassette("klines_500_then_ok.yaml") as cassette:
         report = download_candles(
-            "BTCUSDT", "1m", "2023-03-24T00:00:00Z", "2023-03-24T00:10:00Z",
-            store=store, wait=wait_none(), progress=False,
+            "BTCUSDT",
+            "1m",
+            "2023-03-24T00:00:00Z",
+            "2023-03-24T00:10:00Z",
+            store=store,
+            wait=wait_none(),
+            progress=False,
         )
     assert cassette.play_count == 2
     assert report.rows == 10
@@ -55,10 +65,18 @@ def test_download_retries_a_500_then_succeeds(tmp_path: Path) -> None:
 
 def test_download_persistent_500_fails_clearly_and_writes_nothing(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    with replay.use_cassette("klines_500_always.yaml") as cassette, pytest.raises(DownloadError) as err:
+    with (
+        replay.use_cassette("klines_500_always.yaml") as cassette,
+        pytest.raises(DownloadError) as err,
+    ):
         download_candles(
-            "BTCUSDT", "1m", "2023-03-24T00:00:00Z", "2023-03-24T00:10:00Z",
-            store=store, wait=wait_none(), progress=False,
+            "BTCUSDT",
+            "1m",
+            "2023-03-24T00:00:00Z",
+            "2023-03-24T00:10:00Z",
+            store=store,
+            wait=wait_none(),
+            progress=False,
         )
     assert cassette.play_count == 5
     assert str(err.value).startswith(

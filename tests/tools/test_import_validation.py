@@ -13,7 +13,7 @@ import pytest
 from tools.candles import load_candles
 from tools.errors import DataValidationError
 from tools.importer import import_path
-from tools.store import list_store
+from tools.store import candle_set_info, list_store
 
 HEADER = "ts,open,high,low,close,volume"
 GOOD = [
@@ -23,7 +23,9 @@ GOOD = [
 ]
 
 
-def write_csv(folder: Path, rows: list[str], name: str = "BTCUSDT_1m.csv", header: str = HEADER) -> Path:
+def write_csv(
+    folder: Path, rows: list[str], name: str = "BTCUSDT_1m.csv", header: str = HEADER
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     text = "\n".join([header, *rows]) + "\n"
@@ -45,7 +47,9 @@ def assert_refused(tmp_path: Path, rows: list[str], message: str, header: str = 
 def test_good_file_imports(tmp_path: Path) -> None:
     report = import_path(write_csv(tmp_path / "in", GOOD), tmp_path / "store", progress=False)
     assert report.files[0].rows == 3 and report.partitions_written == 1
-    df = load_candles("BTCUSDT", "1m", "2023-03-16T00:00:00Z", "2023-03-17T00:00:00Z", store=tmp_path / "store")
+    df = load_candles(
+        "BTCUSDT", "1m", "2023-03-16T00:00:00Z", "2023-03-17T00:00:00Z", store=tmp_path / "store"
+    )
     assert list(df.columns) == ["open", "high", "low", "close", "volume"]
     assert df.index.name == "ts" and str(df.index.tz) == "UTC"
     assert df["volume"].tolist() == [1.5, 0.0, 2.25]  # zero volume is valid
@@ -54,8 +58,14 @@ def test_good_file_imports(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("header", "message"),
     [
-        ("ts,open,high,low,close", "BTCUSDT_1m.csv: header, column volume: missing column (value 'ts,open,high,low,close')"),
-        (HEADER + ",trades", "BTCUSDT_1m.csv: header, column trades: extra column (value 'ts,open,high,low,close,volume,trades')"),
+        (
+            "ts,open,high,low,close",
+            "BTCUSDT_1m.csv: header, column volume: missing column (value 'ts,open,high,low,close')",
+        ),
+        (
+            HEADER + ",trades",
+            "BTCUSDT_1m.csv: header, column trades: extra column (value 'ts,open,high,low,close,volume,trades')",
+        ),
     ],
 )
 def test_missing_or_extra_column(tmp_path: Path, header: str, message: str) -> None:
@@ -68,17 +78,50 @@ def test_missing_or_extra_column(tmp_path: Path, header: str, message: str) -> N
 @pytest.mark.parametrize(
     ("bad_row", "message"),
     [
-        ("yesterday,105,106,101,102,1", "BTCUSDT_1m.csv: row 2, column ts: unparseable timestamp (value 'yesterday')"),
-        ("2023-03-16 22:16:00,105,106,101,102,1", "BTCUSDT_1m.csv: row 2, column ts: timestamp has no timezone (write it in UTC, e.g. 2023-03-16T22:15:00Z) (value '2023-03-16 22:16:00')"),
-        ("2023-03-16T22:16:00Z,105,106,101,NaN,1", "BTCUSDT_1m.csv: row 2, column close: price is NaN or missing (value nan)"),
-        ("2023-03-16T22:16:00Z,105,106,,102,1", "BTCUSDT_1m.csv: row 2, column low: price is NaN or missing (value nan)"),
-        ("2023-03-16T22:16:00Z,abc,106,101,102,1", "BTCUSDT_1m.csv: row 2, column open: not a number (value 'abc')"),
-        ("2023-03-16T22:16:00Z,0,106,0,102,1", "BTCUSDT_1m.csv: row 2, column open: price must be positive (value 0.0)"),
-        ("2023-03-16T22:16:00Z,105,106,-1,102,1", "BTCUSDT_1m.csv: row 2, column low: price must be positive (value -1.0)"),
-        ("2023-03-16T22:16:00Z,105,104,101,102,1", "BTCUSDT_1m.csv: row 2, column high: high is below max(open, close) (value 104.0)"),
-        ("2023-03-16T22:16:00Z,105,106,103,102,1", "BTCUSDT_1m.csv: row 2, column low: low is above min(open, close) (value 103.0)"),
-        ("2023-03-16T22:16:00Z,105,106,101,102,-0.5", "BTCUSDT_1m.csv: row 2, column volume: negative volume (value -0.5)"),
-        ("2023-03-16T22:16:30Z,105,106,101,102,1", "BTCUSDT_1m.csv: row 2, column ts: bar open time is not aligned to the 1m timeframe (value '2023-03-16T22:16:30Z')"),
+        (
+            "yesterday,105,106,101,102,1",
+            "BTCUSDT_1m.csv: row 2, column ts: unparseable timestamp (value 'yesterday')",
+        ),
+        (
+            "2023-03-16 22:16:00,105,106,101,102,1",
+            "BTCUSDT_1m.csv: row 2, column ts: timestamp has no timezone (write it in UTC, e.g. 2023-03-16T22:15:00Z) (value '2023-03-16 22:16:00')",
+        ),
+        (
+            "2023-03-16T22:16:00Z,105,106,101,NaN,1",
+            "BTCUSDT_1m.csv: row 2, column close: price is NaN or missing (value nan)",
+        ),
+        (
+            "2023-03-16T22:16:00Z,105,106,,102,1",
+            "BTCUSDT_1m.csv: row 2, column low: price is NaN or missing (value nan)",
+        ),
+        (
+            "2023-03-16T22:16:00Z,abc,106,101,102,1",
+            "BTCUSDT_1m.csv: row 2, column open: not a number (value 'abc')",
+        ),
+        (
+            "2023-03-16T22:16:00Z,0,106,0,102,1",
+            "BTCUSDT_1m.csv: row 2, column open: price must be positive (value 0.0)",
+        ),
+        (
+            "2023-03-16T22:16:00Z,105,106,-1,102,1",
+            "BTCUSDT_1m.csv: row 2, column low: price must be positive (value -1.0)",
+        ),
+        (
+            "2023-03-16T22:16:00Z,105,104,101,102,1",
+            "BTCUSDT_1m.csv: row 2, column high: high is below max(open, close) (value 104.0)",
+        ),
+        (
+            "2023-03-16T22:16:00Z,105,106,103,102,1",
+            "BTCUSDT_1m.csv: row 2, column low: low is above min(open, close) (value 103.0)",
+        ),
+        (
+            "2023-03-16T22:16:00Z,105,106,101,102,-0.5",
+            "BTCUSDT_1m.csv: row 2, column volume: negative volume (value -0.5)",
+        ),
+        (
+            "2023-03-16T22:16:30Z,105,106,101,102,1",
+            "BTCUSDT_1m.csv: row 2, column ts: bar open time is not aligned to the 1m timeframe (value '2023-03-16T22:16:30Z')",
+        ),
     ],
 )
 def test_bad_row_is_refused_with_exact_error(tmp_path: Path, bad_row: str, message: str) -> None:
@@ -88,7 +131,8 @@ def test_bad_row_is_refused_with_exact_error(tmp_path: Path, bad_row: str, messa
 def test_duplicate_timestamp_with_different_values(tmp_path: Path) -> None:
     dup = "2023-03-16T22:15:00Z,100,110,90,104,1.5"
     assert_refused(
-        tmp_path, [*GOOD, dup],
+        tmp_path,
+        [*GOOD, dup],
         "BTCUSDT_1m.csv: row 4, column close: duplicate timestamp 2023-03-16T22:15:00Z with "
         "different values (first at row 1) (value 104.0)",
     )
@@ -99,15 +143,23 @@ def test_identical_duplicates_dropped_and_out_of_order_sorted(tmp_path: Path) ->
     report = import_path(write_csv(tmp_path / "in", rows), tmp_path / "store", progress=False)
     f = report.files[0]
     assert (f.rows, f.duplicates_dropped, f.out_of_order_sorted) == (4, 1, True)
-    df = load_candles("BTCUSDT", "1m", "2023-03-16T00:00:00Z", "2023-03-17T00:00:00Z", store=tmp_path / "store")
+    df = load_candles(
+        "BTCUSDT", "1m", "2023-03-16T00:00:00Z", "2023-03-17T00:00:00Z", store=tmp_path / "store"
+    )
     assert df["close"].tolist() == [105.0, 102.0, 101.0]
     assert df.index.is_monotonic_increasing and df.index.is_unique
 
 
 def test_one_bad_file_in_a_folder_writes_nothing(tmp_path: Path) -> None:
     write_csv(tmp_path / "in", GOOD, name="ETHUSDT_1m.csv")
-    write_csv(tmp_path / "in", [GOOD[0], "2023-03-16T22:16:00Z,105,106,101,102,-1"], name="SOLUSDT_1m.csv.gz")
-    with pytest.raises(DataValidationError, match=r"^SOLUSDT_1m\.csv\.gz: row 2, column volume: negative volume"):
+    write_csv(
+        tmp_path / "in",
+        [GOOD[0], "2023-03-16T22:16:00Z,105,106,101,102,-1"],
+        name="SOLUSDT_1m.csv.gz",
+    )
+    with pytest.raises(
+        DataValidationError, match=r"^SOLUSDT_1m\.csv\.gz: row 2, column volume: negative volume"
+    ):
         import_path(tmp_path / "in", tmp_path / "store", progress=False)
     assert not (tmp_path / "store").exists()
 
@@ -117,7 +169,11 @@ def test_conflict_with_stored_bar_names_it_and_writes_nothing(tmp_path: Path) ->
     import_path(write_csv(tmp_path / "a", GOOD), store, progress=False)
     part = store / "candles" / "BTCUSDT_1m" / "2023-03-16.parquet"
     before = part.read_bytes()
-    changed = [GOOD[0], "2023-03-16T22:16:00Z,105,106,101,102.5,0", "2023-03-16T22:18:00Z,101,102,100,101,1"]
+    changed = [
+        GOOD[0],
+        "2023-03-16T22:16:00Z,105,106,101,102.5,0",
+        "2023-03-16T22:18:00Z,101,102,100,101,1",
+    ]
     with pytest.raises(DataValidationError) as err:
         import_path(write_csv(tmp_path / "b", changed), store, progress=False)
     assert str(err.value) == (
@@ -130,7 +186,9 @@ def test_conflict_with_stored_bar_names_it_and_writes_nothing(tmp_path: Path) ->
 
 def test_unnamed_candle_file_is_refused(tmp_path: Path) -> None:
     src = write_csv(tmp_path / "in", GOOD, name="prices.csv")
-    with pytest.raises(DataValidationError, match=r"^prices\.csv: header, column file name: cannot tell symbol"):
+    with pytest.raises(
+        DataValidationError, match=r"^prices\.csv: header, column file name: cannot tell symbol"
+    ):
         import_path(src, tmp_path / "store", progress=False)
 
 
@@ -143,15 +201,29 @@ def test_freqtrade_json_and_gzip_csv_give_the_same_bars(tmp_path: Path) -> None:
     write_csv(src, GOOD[:2], name="SOLUSDT_1m.csv.gz")
     store = tmp_path / "store"
     report = import_path(src, store, progress=False)
-    assert sorted((f.symbol, f.rows) for f in report.files) == [("BTCUSDT", 2), ("ETHUSDT", 2), ("SOLUSDT", 2)]
-    frames = [load_candles(s, "1m", "2023-03-16T00:00:00Z", "2023-03-17T00:00:00Z", store=store) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")]
+    assert sorted((f.symbol, f.rows) for f in report.files) == [
+        ("BTCUSDT", 2),
+        ("ETHUSDT", 2),
+        ("SOLUSDT", 2),
+    ]
+    frames = [
+        load_candles(s, "1m", "2023-03-16T00:00:00Z", "2023-03-17T00:00:00Z", store=store)
+        for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+    ]
     assert frames[0].equals(frames[1]) and frames[0].equals(frames[2])
 
 
 def test_freqtrade_json_bad_row(tmp_path: Path) -> None:
     src = tmp_path / "BTC_USDT-1m.json"
-    src.write_text(json.dumps([[1679004900000, 100, 110, 90, 105, 1.5], [1679004960000, 105, 106, 101]]))
-    with pytest.raises(DataValidationError, match=re.escape("BTC_USDT-1m.json: row 2, column -: expected [open_ms, open, high, low, close, volume]")):
+    src.write_text(
+        json.dumps([[1679004900000, 100, 110, 90, 105, 1.5], [1679004960000, 105, 106, 101]])
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=re.escape(
+            "BTC_USDT-1m.json: row 2, column -: expected [open_ms, open, high, low, close, volume]"
+        ),
+    ):
         import_path(src, tmp_path / "store", progress=False)
 
 
@@ -173,13 +245,71 @@ def test_real_halt_imports_and_is_reported_as_a_gap(tmp_path: Path, shared_data:
     assert f.zero_volume_bars == 72
     ls = list_store(store).candles[0]
     assert (ls.rows, ls.gap_count, ls.missing_bars) == (1440 - 80, 1, 80)
-    bars = load_candles("BTCUSDT", "1m", "2023-03-24T11:28:00Z", "2023-03-24T12:40:00Z", store=store)
+    bars = load_candles(
+        "BTCUSDT", "1m", "2023-03-24T11:28:00Z", "2023-03-24T12:40:00Z", store=store
+    )
     assert len(bars) == 72 and (bars["volume"] == 0).all()
     assert np.all(bars["high"] == bars["low"])
 
 
 def test_real_store_lists_the_halt(real_store: Path) -> None:
-    btc = {(c.symbol, c.timeframe): c for c in list_store(real_store).candles}[("BTCUSDT", "1m")]
+    btc = candle_set_info(real_store, "BTCUSDT", "1m")
     assert btc.first == "2023-03-16T22:15:00Z" and btc.last == "2023-05-01T21:01:00Z"
     assert btc.rows == 66087 and btc.gap_count == 1 and btc.missing_bars == 80
     assert btc.gaps[0].after == "2023-03-24T12:39:00Z"
+
+
+NEWS_HEADER = "ts,title,source,url,currencies,summary"
+
+
+def test_news_titles_unescaped_and_symbols_united(tmp_path: Path) -> None:
+    from tools.news_store import load_news
+
+    src = write_csv(
+        tmp_path / "in",
+        [
+            '2021-12-01T10:00:00Z,"Ethereum &amp; Solana rally",CoinDesk,https://x/1,BTC,"short"',
+            "2021-12-01T09:00:00Z,Markets calm,CryptoNews,https://x/2,,",
+        ],
+        name="mynews_2021-12_2021-12.csv",
+        header=NEWS_HEADER,
+    )
+    store = tmp_path / "store"
+    report = import_path(src, store, progress=False)
+    assert report.files[0].dataset == "mynews"
+    df = load_news("2021-12-01T00:00:00Z", "2021-12-02T00:00:00Z", store=store)
+    assert df["title"].tolist() == ["Markets calm", "Ethereum & Solana rally"]  # sorted by ts
+    assert df["symbols"].tolist() == [[], ["BTCUSDT", "ETHUSDT", "SOLUSDT"]]
+    assert df["source"].tolist() == ["CryptoNews", "CoinDesk"]
+    assert df["summary"].tolist() == ["", "short"]
+    assert set(df["dataset"]) == {"mynews"}
+    sol = load_news("2021-12-01T00:00:00Z", "2021-12-02T00:00:00Z", ["SOLUSDT"], store=store)
+    assert sol["title"].tolist() == ["Ethereum & Solana rally"]
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "message"),
+    [
+        (
+            "ts,title,source,url",
+            "2021-12-01T10:00:00Z,Hi,CoinDesk,https://x/1",
+            "news.csv: header, column currencies: missing column (value 'ts,title,source,url')",
+        ),
+        (
+            NEWS_HEADER,
+            "2021-12-01 10:00,Hi,CoinDesk,https://x/1,,",
+            "news.csv: row 1, column ts: timestamp has no timezone (write it in UTC, e.g. "
+            "2023-03-16T22:15:00Z) (value '2021-12-01 10:00')",
+        ),
+        (
+            NEWS_HEADER,
+            "2021-12-01T10:00:00Z,,CoinDesk,https://x/1,,",
+            "news.csv: row 1, column title: empty title (value '')",
+        ),
+    ],
+)
+def test_bad_news_is_refused(tmp_path: Path, header: str, row: str, message: str) -> None:
+    src = write_csv(tmp_path / "in", [row], name="news.csv", header=header)
+    with pytest.raises(DataValidationError, match="^" + re.escape(message) + "$"):
+        import_path(src, tmp_path / "store", progress=False)
+    assert not (tmp_path / "store").exists()

@@ -16,8 +16,12 @@ MIN = 60_000_000_000
 
 
 @pytest.mark.parametrize("symbol", SET_A)
-def test_5m_resample_of_1m_equals_the_shared_5m_file(real_store: Path, shared_data: Path, symbol: str) -> None:
-    got = load_candles(symbol, "5m", "2023-03-01T00:00:00Z", "2023-06-01T00:00:00Z", store=real_store)
+def test_5m_resample_of_1m_equals_the_shared_5m_file(
+    real_store: Path, shared_data: Path, symbol: str
+) -> None:
+    got = load_candles(
+        symbol, "5m", "2023-03-01T00:00:00Z", "2023-06-01T00:00:00Z", store=real_store
+    )
     want = pd.read_csv(shared_data / "candles" / f"{symbol}_5m.csv.gz")
     want.index = pd.DatetimeIndex(pd.to_datetime(want.pop("ts"), utc=True), name="ts")
     assert len(got) == len(want)
@@ -54,14 +58,22 @@ def test_a_bar_is_returned_only_once_closed(real_store: Path) -> None:
     assert h.index[-1] == pd.Timestamp("2023-04-20T12:00:00Z")
     m = load_candles("BTCUSDT", "1m", start, "2023-04-20T12:00:30Z", store=real_store)
     assert m.index[-1] == pd.Timestamp("2023-04-20T11:59:00Z")
-    one = load_candles("BTCUSDT", "1m", "2023-04-20T12:00:00Z", "2023-04-20T12:01:00Z", store=real_store)
+    one = load_candles(
+        "BTCUSDT", "1m", "2023-04-20T12:00:00Z", "2023-04-20T12:01:00Z", store=real_store
+    )
     assert one.index.tolist() == [pd.Timestamp("2023-04-20T12:00:00Z")]
-    assert load_candles("BTCUSDT", "1h", "2023-04-20T12:30:00Z", "2023-04-20T13:00:00Z", store=real_store).empty
+    assert load_candles(
+        "BTCUSDT", "1h", "2023-04-20T12:30:00Z", "2023-04-20T13:00:00Z", store=real_store
+    ).empty
 
 
 def test_1h_from_1m_matches_the_minutes(real_store: Path) -> None:
-    h = load_candles("ETHUSDT", "1h", "2023-04-20T00:00:00Z", "2023-04-20T06:00:00Z", store=real_store)
-    m = load_candles("ETHUSDT", "1m", "2023-04-20T03:00:00Z", "2023-04-20T04:00:00Z", store=real_store)
+    h = load_candles(
+        "ETHUSDT", "1h", "2023-04-20T00:00:00Z", "2023-04-20T06:00:00Z", store=real_store
+    )
+    m = load_candles(
+        "ETHUSDT", "1m", "2023-04-20T03:00:00Z", "2023-04-20T04:00:00Z", store=real_store
+    )
     bar = h.loc[pd.Timestamp("2023-04-20T03:00:00Z")]
     assert (bar.open, bar.close) == (m.open.iloc[0], m.close.iloc[-1])
     assert (bar.high, bar.low) == (m.high.max(), m.low.min())
@@ -70,28 +82,42 @@ def test_1h_from_1m_matches_the_minutes(real_store: Path) -> None:
 
 
 def test_halt_gap_stays_a_gap_when_resampled(real_store: Path) -> None:
-    five = load_candles("BTCUSDT", "5m", "2023-03-24T12:00:00Z", "2023-03-24T14:30:00Z", store=real_store)
+    five = load_candles(
+        "BTCUSDT", "5m", "2023-03-24T12:00:00Z", "2023-03-24T14:30:00Z", store=real_store
+    )
     times = [t.strftime("%H:%M") for t in five.index]
     assert "12:35" in times and "12:40" not in times and "13:55" not in times and "14:00" in times
-    hours = load_candles("BTCUSDT", "1h", "2023-03-24T11:00:00Z", "2023-03-24T16:00:00Z", store=real_store)
+    hours = load_candles(
+        "BTCUSDT", "1h", "2023-03-24T11:00:00Z", "2023-03-24T16:00:00Z", store=real_store
+    )
     assert [t.hour for t in hours.index] == [11, 12, 14, 15]  # 13:00 had no minutes at all
     assert hours.loc[pd.Timestamp("2023-03-24T12:00:00Z"), "volume"] == 0.0  # halted, flat
 
 
 def test_older_hours_come_from_the_stored_1h_set(real_store: Path) -> None:
-    h = load_candles("BTCUSDT", "1h", "2021-11-10T00:00:00Z", "2021-11-11T00:00:00Z", store=real_store)
+    h = load_candles(
+        "BTCUSDT", "1h", "2021-11-10T00:00:00Z", "2021-11-11T00:00:00Z", store=real_store
+    )
     assert len(h) == 24 and h["high"].max() == 69000.0  # the 2021-11-10 all-time high
-    d = load_candles("BNBUSDT", "1d", "2021-12-01T00:00:00Z", "2022-01-01T00:00:00Z", store=real_store)
+    d = load_candles(
+        "BNBUSDT", "1d", "2021-12-01T00:00:00Z", "2022-01-01T00:00:00Z", store=real_store
+    )
     assert len(d) == 31 and d.index[0] == pd.Timestamp("2021-12-01T00:00:00Z")
     raw = read_candle_set(real_store, "BNBUSDT", "1h")
-    dec1 = (raw.ts >= pd.Timestamp("2021-12-01T00:00:00Z").value) & (raw.ts < pd.Timestamp("2021-12-02T00:00:00Z").value)
+    dec1 = (raw.ts >= pd.Timestamp("2021-12-01T00:00:00Z").value) & (
+        raw.ts < pd.Timestamp("2021-12-02T00:00:00Z").value
+    )
     assert d["high"].iloc[0] == raw.high[dec1].max()
 
 
 def test_returned_frame_is_a_copy(real_store: Path) -> None:
-    a = load_candles("SOLUSDT", "1m", "2023-04-02T00:00:00Z", "2023-04-02T01:00:00Z", store=real_store)
+    a = load_candles(
+        "SOLUSDT", "1m", "2023-04-02T00:00:00Z", "2023-04-02T01:00:00Z", store=real_store
+    )
     a["close"] = -1.0
-    b = load_candles("SOLUSDT", "1m", "2023-04-02T00:00:00Z", "2023-04-02T01:00:00Z", store=real_store)
+    b = load_candles(
+        "SOLUSDT", "1m", "2023-04-02T00:00:00Z", "2023-04-02T01:00:00Z", store=real_store
+    )
     assert (b["close"] > 0).all()
     assert list(b.columns) == ["open", "high", "low", "close", "volume"]
     assert all(str(t) == "float64" for t in b.dtypes)

@@ -65,13 +65,18 @@ def test_half_life_decay_by_hand() -> None:
     s_old = score_headline("Ethereum hacked")
     s_new = score_headline("Ethereum rally")
     news = _news(
-        [("2023-04-20T06:00:00Z", "Ethereum hacked", []), ("2023-04-20T12:00:00Z", "Ethereum rally", [])]
+        [
+            ("2023-04-20T06:00:00Z", "Ethereum hacked", []),
+            ("2023-04-20T12:00:00Z", "Ethereum rally", []),
+        ]
     )
     bias = sentiment_bias(news, "ETHUSDT", AT, half_life_hours=6)
     expected = (0.5 * s_old + 1.0 * s_new) / (1.5 + PRIOR_WEIGHT)
     assert bias.score == pytest.approx(expected)
     assert bias.count == 2 and bias.total_weight == pytest.approx(1.5)
-    assert [h.weight for h in sorted(bias.headlines, key=lambda h: h.ts)] == pytest.approx([0.5, 1.0])
+    assert [h.weight for h in sorted(bias.headlines, key=lambda h: h.ts)] == pytest.approx(
+        [0.5, 1.0]
+    )
 
 
 def test_general_news_counts_at_half_weight_and_other_coins_do_not_count() -> None:

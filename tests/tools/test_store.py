@@ -23,7 +23,11 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def snapshot(store: Path) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(store)): (p.read_bytes(), p.stat().st_mtime_ns) for p in store.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(store)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in store.rglob("*")
+        if p.is_file()
+    }
 
 
 def test_layout_and_second_import_rewrites_nothing(tmp_path: Path, shared_data: Path) -> None:
@@ -43,7 +47,9 @@ def test_layout_and_second_import_rewrites_nothing(tmp_path: Path, shared_data: 
     assert snapshot(store) == before  # same bytes, same mtimes
 
 
-def test_merge_extends_partitions_and_keeps_what_was_there(tmp_path: Path, shared_data: Path) -> None:
+def test_merge_extends_partitions_and_keeps_what_was_there(
+    tmp_path: Path, shared_data: Path
+) -> None:
     csv = pd.read_csv(shared_data / "candles" / "LTCUSDT_1m.csv.gz", dtype={"ts": str})
     day = csv[csv.ts.str.startswith("2023-04-10")]
     (tmp_path / "a").mkdir()
@@ -92,7 +98,9 @@ def test_killed_import_leaves_no_half_written_partition(tmp_path: Path, shared_d
     shutil.copy(shared_data / "candles" / "ETHUSDT_5m.csv.gz", src)
     store = tmp_path / "store"
     proc = subprocess.run(
-        [sys.executable, "-c", KILLER, str(src), str(store)], cwd=PROJECT, capture_output=True,
+        [sys.executable, "-c", KILLER, str(src), str(store)],
+        cwd=PROJECT,
+        capture_output=True,
         timeout=120,
     )
     assert proc.returncode == -9, proc.stderr.decode()
@@ -102,7 +110,9 @@ def test_killed_import_leaves_no_half_written_partition(tmp_path: Path, shared_d
     assert len(parts) == 3 and len(temps) == 1  # the victim is a temp file, not a partition
     for p in parts:  # every partition that exists is whole
         assert pq.read_table(p).num_rows > 0
-    assert len(read_candle_set(store, "ETHUSDT", "5m")) == sum(pq.read_table(p).num_rows for p in parts)
+    assert len(read_candle_set(store, "ETHUSDT", "5m")) == sum(
+        pq.read_table(p).num_rows for p in parts
+    )
     report = import_path(src, store, progress=False)  # re-running finishes the job and tidies up
     assert report.temp_files_removed == 1
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
@@ -111,13 +121,17 @@ def test_killed_import_leaves_no_half_written_partition(tmp_path: Path, shared_d
 
 def test_unknown_symbol_error_lists_what_is_stored(real_store: Path) -> None:
     with pytest.raises(StoreError) as err:
-        load_candles("PEPEUSDT", "1m", "2023-04-01T00:00:00Z", "2023-04-02T00:00:00Z", store=real_store)
+        load_candles(
+            "PEPEUSDT", "1m", "2023-04-01T00:00:00Z", "2023-04-02T00:00:00Z", store=real_store
+        )
     msg = str(err.value)
-    assert msg.startswith(f"no candles stored for PEPEUSDT in {real_store}; stored: ADAUSDT (1m, 5m, 1h), BNBUSDT (1h), BTCUSDT (1m, 5m, 1h)")
+    assert msg.startswith(
+        f"no candles stored for PEPEUSDT in {real_store}; stored: ADAUSDT (1m, 5m, 1h), BNBUSDT (1h), BTCUSDT (1m, 5m, 1h)"
+    )
 
 
 def test_naive_time_is_refused(real_store: Path) -> None:
-    with pytest.raises(ValueError, match="^end: time '2023-04-02 00:00' has no timezone"):
+    with pytest.raises(ValueError, match=r"^end: time '2023-04-02 00:00' has no timezone"):
         load_candles("BTCUSDT", "1m", "2023-04-01T00:00:00Z", "2023-04-02 00:00", store=real_store)
 
 
@@ -162,3 +176,26 @@ def test_temp_files_are_ignored_by_readers(tmp_path: Path, real_store: Path) -> 
     (store / "candles" / "SOLUSDT_5m" / ".2023-04-02.parquet.abc.tmp").write_bytes(b"PAR1 half")
     assert len(read_candle_set(store, "SOLUSDT", "5m")) == 13217
     assert os.path.exists(store / "candles" / "SOLUSDT_5m" / ".2023-04-02.parquet.abc.tmp")
+
+
+def test_in_place_edits_are_seen_by_the_cached_loaders(tmp_path: Path, real_store: Path) -> None:
+    """Look-ahead tests perturb partitions in place; the cache must not hide the change."""
+    import pyarrow as pa
+
+    store = tmp_path / "store"
+    shutil.copytree(real_store / "candles" / "ADAUSDT_1m", store / "candles" / "ADAUSDT_1m")
+    shutil.copytree(real_store / "news" / "cryptobuzz", store / "news" / "cryptobuzz")
+    window = ("2023-04-20T00:00:00Z", "2023-04-21T00:00:00Z")
+    before = load_candles("ADAUSDT", "1h", *window, store=store)
+    news_before = load_news(*window, store=store)
+    part = store / "candles" / "ADAUSDT_1m" / "2023-04-20.parquet"
+    t = pq.read_table(part)
+    t = t.set_column(4, "close", pa.array([c * 2 for c in t.column("close").to_pylist()]))
+    t = t.set_column(2, "high", pa.array([h * 2 for h in t.column("high").to_pylist()]))
+    pq.write_table(t, part)  # in place: the folder's mtime does not change
+    after = load_candles("ADAUSDT", "1h", *window, store=store)
+    assert after["close"].tolist() == [c * 2 for c in before["close"].tolist()]
+    npart = store / "news" / "cryptobuzz" / "2023-04-20.parquet"
+    nt = pq.read_table(npart)
+    pq.write_table(nt.slice(0, 1), npart)
+    assert len(load_news(*window, store=store)) == len(news_before) - (nt.num_rows - 1)

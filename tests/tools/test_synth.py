@@ -33,7 +33,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, synth_store
 
 def test_names_cannot_be_mistaken_for_real_data(synth_store: Path) -> None:
     names = sorted(p.name for p in (synth_store / "candles").iterdir())
-    assert names == ["SYNTH-BTCUSDT_1m", "SYNTH-DOGEUSDT_1m", "SYNTH-ETHUSDT_1m", "SYNTH-SOLUSDT_1m"]
+    assert names == [
+        "SYNTH-BTCUSDT_1m",
+        "SYNTH-DOGEUSDT_1m",
+        "SYNTH-ETHUSDT_1m",
+        "SYNTH-SOLUSDT_1m",
+    ]
 
 
 def test_up_chop_down_regimes(synth_store: Path) -> None:

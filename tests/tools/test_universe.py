@@ -24,7 +24,9 @@ def test_ranks_by_hand() -> None:
         "ETHUSDT": _bars([10, 12, 9, 10], 100),  # 10*100 + 12*100 + 9*100 = 3100, wild
         "SOLUSDT": _bars([1, 1.01, 1.0, 1.0], 50),  # 50 + 50.5 + 50 = 150.5
     }
-    r = rank_universe(candles, AT, lookback_hours=24, symbols=("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"))
+    r = rank_universe(
+        candles, AT, lookback_hours=24, symbols=("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+    )
     by = {e.symbol: e for e in r.entries}
     assert by["BTCUSDT"].quote_volume == pytest.approx(3010.0)  # the 12:00 bar (999) is not closed
     assert by["ETHUSDT"].quote_volume == pytest.approx(3100.0)
@@ -39,7 +41,15 @@ def test_ranks_by_hand() -> None:
 def test_real_store_ranking(real_store) -> None:
     r = rank_universe_from_store("2023-04-20T12:00:00Z", store=real_store)
     syms = [e.symbol for e in r.entries]
-    assert set(syms) == {"BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "XRPUSDT", "ADAUSDT", "LTCUSDT"}
+    assert set(syms) == {
+        "BTCUSDT",
+        "ETHUSDT",
+        "SOLUSDT",
+        "DOGEUSDT",
+        "XRPUSDT",
+        "ADAUSDT",
+        "LTCUSDT",
+    }
     assert r.missing == ["BNBUSDT"]  # only 2017-2021 hourly data for BNB
     liq = {e.symbol: e.liquidity_rank for e in r.entries}
     assert liq["BTCUSDT"] <= 2 and liq["ETHUSDT"] <= 3
