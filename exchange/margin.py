@@ -39,13 +39,29 @@ def unrealized_pnl(quantity: float, entry_price: float, price: float) -> float:
     return quantity * (price - entry_price)
 
 
+# The one-lot branches below give the same floats as the sums (0 + x == x): a backtest holds
+# one lot almost always, and these run several times per fill.
+
+
 def position_quantity(lots: list[Lot]) -> float:
     """The net signed quantity of the lots."""
+    n = len(lots)
+    if n == 1:
+        return lots[0][0]
+    if n == 0:
+        return 0  # what sum() of nothing gives
     return sum(lot.quantity for lot in lots)
 
 
 def entry_price(lots: list[Lot]) -> float:
     """The average price of the lots still open (0.0 when flat)."""
+    if len(lots) == 1:
+        qty, price, _ = lots[0]
+        if abs(qty) < _EPS:
+            return 0.0
+        return qty * price / qty
+    if not lots:
+        return 0.0
     qty = sum(lot.quantity for lot in lots)
     if abs(qty) < _EPS:
         return 0.0
@@ -54,6 +70,11 @@ def entry_price(lots: list[Lot]) -> float:
 
 def position_margin(lots: list[Lot]) -> float:
     """The isolated margin posted for the lots still open."""
+    n = len(lots)
+    if n == 1:
+        return lots[0][2]
+    if n == 0:
+        return 0
     return sum(lot.margin for lot in lots)
 
 

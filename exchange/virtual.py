@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,12 @@ _LIMIT = OrderType.LIMIT
 _STOP_MARKET = OrderType.STOP_MARKET
 _STOP_LIMIT = OrderType.STOP_LIMIT
 _QTY_EPS = 1e-12
+_NO_FILLS: list[_FillRec] = []  # shared empty result: never mutated
+_NEW = OrderStatus.NEW
+_PARTIAL = OrderStatus.PARTIALLY_FILLED
+_P_STOP = matching.PRIORITY_STOP
+_P_LIQ = matching.PRIORITY_LIQUIDATION
+_P_OTHER = matching.PRIORITY_OTHER
 
 
 class ExchangeConfig(BaseModel):
@@ -129,8 +135,10 @@ class _Ord:
     arriving: bool = False  # transient inside one bar: just became live, may take liquidity
 
 
-@dataclass(slots=True)
-class _FillRec:
+class _FillRec(NamedTuple):
+    """A fill as the exchange keeps it (immutable; converted to ``Fill`` on read). A tuple of
+    plain values, so the garbage collector stops tracking it: a backtest keeps tens of thousands."""
+
     id: str
     order_id: str
     symbol: str
@@ -184,7 +192,6 @@ class _Sim:
     wallet_delta: float = 0.0
     segment_events: int = 0  # events after the open: none means the other path is identical
     fills: list[_FillRec] = field(default_factory=list)
-    new_orders: list[_Ord] = field(default_factory=list)
     order_seq: int = 0
     fill_seq: int = 0
     liq: float | None = None
@@ -361,6 +368,25 @@ class VirtualExchange:
             realized_pnl=book.position_realized,
         )
 
+    def position_state(self, symbol: str) -> tuple[float, float, float]:
+        """``(wallet, quantity, entry_price)`` without building a ``Position``: a cheap read for a
+        loop that marks equity after every bar with fills. ``(wallet, 0.0, 0.0)`` when flat."""
+        book = self._books.get(symbol)
+        if book is None or not book.lots:
+            return self._wallet, 0.0, 0.0
+        qty = position_quantity(book.lots)
+        if qty == 0:
+            return self._wallet, 0.0, 0.0
+        return self._wallet, qty, entry_price(book.lots)
+
+    def order_origin(self, order_id: str) -> tuple[str | None, str | None]:
+        """``(role, parent_id)`` of an order without building the public ``Order`` (how a
+        backtest labels the bracket legs and liquidations the exchange created)."""
+        o = self._orders.get(order_id)
+        if o is None:
+            raise UnknownOrder(order_id)
+        return o.role, o.parent_id
+
     def positions(self) -> list[Position]:
         out = [self.position(s) for s in sorted(self._books)]
         return [p for p in out if p is not None]
@@ -408,11 +434,19 @@ class VirtualExchange:
 
     def place(self, request: OrderRequest) -> Order:
         """Accept an order (status NEW) or raise ``OrderRejected`` and change nothing."""
+        return self._public_order(self._place(request))
+
+    def submit(self, request: OrderRequest) -> str:
+        """``place`` for callers that only need the new order's id (a backtest loop): the same
+        checks and effects, without building the public ``Order``."""
+        return self._place(request).id
+
+    def _place(self, request: OrderRequest) -> _Ord:
         book, o = self._build(request)
         self._accept(book, o)
         self._refresh(book)
         self._changed()
-        return self._public_order(o)
+        return o
 
     def place_oco(self, first: OrderRequest, second: OrderRequest) -> tuple[Order, Order]:
         """Two orders linked one-cancels-other (both validated before either is accepted)."""
@@ -483,6 +517,22 @@ class VirtualExchange:
         self._changed()
         return self._public_order(o)
 
+    def cancel_all(self, symbol: str) -> int:
+        """Cancel every open order on ``symbol`` (as ``cancel`` on each of ``open_orders(symbol)``,
+        in submission order); returns how many were cancelled."""
+        book = self._books.get(symbol)
+        if book is None or not book.working:
+            return 0
+        n = 0
+        for o in sorted(book.working, key=lambda w: w.seq):
+            if o.status in OPEN:
+                self._cancel(o, "canceled by user")
+                n += 1
+        book.working = [w for w in book.working if w.status in OPEN]
+        self._refresh(book)
+        self._changed()
+        return n
+
     def cancel(self, order_id: str) -> Order:
         o = self._open_order(order_id, "canceled")
         self._cancel(o, "canceled by user")
@@ -509,6 +559,33 @@ class VirtualExchange:
         Funding due inside the bar, then pending market orders at the open, resting orders and
         liquidation along the intrabar path, then the mark moves to the close.
         """
+        recs = self._bar(symbol, ts, open, high, low, close)
+        return [self._public_fill(f) for f in recs] if recs else []
+
+    def on_bar_count(
+        self,
+        symbol: str,
+        ts: pd.Timestamp | datetime | int,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float = 0.0,
+    ) -> int:
+        """``on_bar`` for loops that read the state afterwards: the same processing, but it
+        returns how many fills the bar produced instead of building ``Fill`` objects nobody
+        reads (``fills()`` has them all)."""
+        return len(self._bar(symbol, ts, open, high, low, close))
+
+    def _bar(
+        self,
+        symbol: str,
+        ts: pd.Timestamp | datetime | int,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+    ) -> list[_FillRec]:
         book = self._books.get(symbol)
         if book is None:
             book = self._book(symbol)
@@ -525,7 +602,7 @@ class VirtualExchange:
         end_ns = ts_ns + NS_PER_MINUTE
         if book.funding_due is not None and book.funding_due < end_ns:
             self._settle_funding(book, end_ns, open)
-        out: list[Fill] = []
+        out: list[_FillRec] = _NO_FILLS
         if book.pending_market or low <= book.below or high >= book.above:
             out = self._match(book, ts_ns, open, high, low, close)
         book.mark = close
@@ -614,7 +691,7 @@ class VirtualExchange:
                 }
                 for o in self._orders.values()
             ],
-            "fills": [_fields(f) for f in self._fills],
+            "fills": [f._asdict() for f in self._fills],
             "funding": [_fields(f) for f in self._funding],
         }
 
@@ -826,7 +903,7 @@ class VirtualExchange:
                 need = opening * ref / r.leverage + r.quantity * ref * max(
                     self.config.taker_fee, 0.0
                 )
-                available = self.balance().available
+                available = self._available()
                 if need > available + 1e-9:
                     raise OrderRejected(
                         "quantity",
@@ -886,6 +963,12 @@ class VirtualExchange:
 
     # ------------------------------------------------------------------ money
 
+    def _available(self) -> float:
+        """``balance().available`` without building a ``Balance``."""
+        upnl, margin = self._marked_totals()
+        equity = self._wallet + upnl
+        return equity - margin - self._reserved()
+
     def _marked_totals(self) -> tuple[float, float]:
         upnl = 0.0
         margin = 0.0
@@ -925,18 +1008,99 @@ class VirtualExchange:
 
     # ------------------------------------------------------------------ the bar
 
-    def _match(self, book: _Book, ts: int, o: float, h: float, low: float, c: float) -> list[Fill]:
-        a = self._run_path(book, ts, o, h, low, c, high_first=True)
-        # Both paths start with the same step at the open and visit every price in [L, H]; if
-        # nothing fired after the open on this path, nothing can on the other one either.
-        if a.segment_events and self._ambiguous(book, h, low):
-            b = self._run_path(book, ts, o, h, low, c, high_first=False)
-            ea = a.wallet_delta + self._position_value(a.lots, c)
-            eb = b.wallet_delta + self._position_value(b.lots, c)
-            sim = a if matching.pick_path(ea, eb, self.config.sl_tp_same_bar) else b
-        else:
-            sim = a
+    def _match(
+        self, book: _Book, ts: int, o: float, h: float, low: float, c: float
+    ) -> list[_FillRec]:
+        """Run the bar's path and commit it.
+
+        Both paths start with the same zero-length step at the open, so it runs once, on the
+        book's own order records. Only when the path order can matter (``_ambiguous``, judged
+        on the state before the bar) and something is still left to fire inside ``[L, H]``
+        after the open is the state copied and the two orders of H and L both walked.
+        """
+        ambiguous = self._ambiguous(book, h, low)
+        sim = self._start(book, ts)
+        self._walk(book, sim, ts, o, o, low, h)
+        if not ambiguous or not self._can_fire(sim, h, low):
+            self._segments(book, sim, ts, o, h, low, c, True)
+            return self._commit(book, sim)
+        other = self._fork(sim)
+        self._segments(book, sim, ts, o, h, low, c, True)
+        # Every price in [L, H] is visited on both paths; if nothing fired after the open on
+        # this one, nothing can on the other one either.
+        if sim.segment_events:
+            self._segments(book, other, ts, o, h, low, c, False)
+            ea = sim.wallet_delta + self._position_value(sim.lots, c)
+            eb = other.wallet_delta + self._position_value(other.lots, c)
+            if not matching.pick_path(ea, eb, self.config.sl_tp_same_bar):
+                sim = other
         return self._commit(book, sim)
+
+    def _start(self, book: _Book, ts: int) -> _Sim:
+        """A bar's working state over the book's own order records (committed as it ends)."""
+        orders = list(book.working)
+        for w in orders:
+            w.arriving = w.live_from_ns is None or ts <= w.live_from_ns
+        return _Sim(
+            orders,
+            book.lots,  # never mutated in place: every change builds a new list
+            book.position_realized,
+            book.funding_due,
+            order_seq=self._order_seq,
+            fill_seq=self._fill_seq,
+            liq=book.liq,
+        )
+
+    @staticmethod
+    def _fork(sim: _Sim) -> _Sim:
+        """An independent copy of a bar's working state (the orders are copied)."""
+        return _Sim(
+            [_clone(w) for w in sim.orders],
+            sim.lots,
+            sim.position_realized,
+            sim.funding_due,
+            sim.wallet_delta,
+            0,
+            list(sim.fills),
+            sim.order_seq,
+            sim.fill_seq,
+            sim.liq,
+        )
+
+    @staticmethod
+    def _can_fire(sim: _Sim, h: float, low: float) -> bool:
+        """Can anything fire after the open step? An order not touched at the open fires later
+        only if its level lies inside ``[L, H]`` (likewise the liquidation price)."""
+        if sim.liq is not None and low <= sim.liq <= h:
+            return True
+        for w in sim.orders:
+            if w.status not in OPEN:
+                continue
+            if w.type is _MARKET:
+                return True
+            level, _ = _level(w)
+            if low <= level <= h:
+                return True
+        return False
+
+    def _segments(
+        self,
+        book: _Book,
+        sim: _Sim,
+        ts: int,
+        o: float,
+        h: float,
+        low: float,
+        c: float,
+        high_first: bool,
+    ) -> None:
+        """Walk ``O -> X1 -> X2 -> C`` after the open step, counting the events."""
+        x1, x2 = (h, low) if high_first else (low, h)
+        sim.segment_events = (
+            self._walk(book, sim, ts, o, x1, low, h)
+            + self._walk(book, sim, ts, x1, x2, low, h)
+            + self._walk(book, sim, ts, x2, c, low, h)
+        )
 
     @staticmethod
     def _position_value(lots: list[Lot], price: float) -> float:
@@ -964,88 +1128,117 @@ class VirtualExchange:
         pos = abs(position_quantity(book.lots))
         return not (only.reduce_only and only.quantity - only.filled_quantity >= pos - _QTY_EPS)
 
-    def _run_path(
-        self, book: _Book, ts: int, o: float, h: float, low: float, c: float, *, high_first: bool
-    ) -> _Sim:
-        orders = [_clone(w) for w in book.working]
-        for w in orders:
-            w.arriving = w.live_from_ns is None or ts <= w.live_from_ns
-        sim = _Sim(
-            orders=orders,
-            lots=list(book.lots),
-            position_realized=book.position_realized,
-            funding_due=book.funding_due,
-            order_seq=self._order_seq,
-            fill_seq=self._fill_seq,
-            liq=book.liq,
-        )
-        points = matching.bar_path(o, h, low, c, high_first)
-        cur = o
-        self._walk(book, sim, ts, cur, cur, low, h)
-        for nxt in points[1:]:
-            sim.segment_events += self._walk(book, sim, ts, cur, nxt, low, h)
-            cur = nxt
-        return sim
-
     def _walk(
         self, book: _Book, sim: _Sim, ts: int, cur: float, end: float, low: float, high: float
     ) -> int:
         """Fire every event on the move ``cur -> end``, nearest first (stops before others);
-        returns how many fired."""
+        returns how many fired.
+
+        The scan is ``matching.touch`` written inline with the sort key
+        ``(distance, priority, seq)`` kept in three locals: this loop runs for every order on
+        every segment of every bar that reaches the exchange.
+        """
         events = 0
+        orders = sim.orders
         while True:
             best: _Ord | None = None
-            best_hit: matching.Touch | None = None
-            best_key: tuple[float, int, int] | None = None
-            for w in sim.orders:
-                if w.status not in OPEN:
+            best_point = best_dist = 0.0
+            best_breached = False
+            best_prio = best_seq = 0
+            for w in orders:
+                status = w.status
+                if status is not _NEW and status is not _PARTIAL:
                     continue
-                if w.type is _MARKET:
-                    hit = matching.Touch(cur, True)
+                t = w.type
+                if t is _MARKET:
+                    point, breached, prio = cur, True, _P_OTHER
                 else:
-                    level, below = _level(w)
-                    maybe = matching.touch(level, below, cur, end)
-                    if maybe is None or not maybe.breached:
+                    if t is _LIMIT or (t is _STOP_LIMIT and w.triggered_ns is not None):
+                        level: float = w.price  # type: ignore[assignment]
+                        below = w.side > 0
+                        prio = _P_OTHER
+                    else:
+                        level = w.trigger_price  # type: ignore[assignment]
+                        below = w.side < 0
+                        prio = _P_STOP
+                    if below:
+                        if cur <= level:
+                            point, breached = cur, True
+                        elif end <= level:
+                            point, breached = level, False
+                        else:
+                            w.arriving = False
+                            continue
+                    elif cur >= level:
+                        point, breached = cur, True
+                    elif end >= level:
+                        point, breached = level, False
+                    else:
                         w.arriving = False
-                    if maybe is None:
                         continue
-                    hit = maybe
-                key = (abs(hit.point - cur), _priority(w), w.seq)
-                if best_key is None or key < best_key:
-                    best, best_hit, best_key = w, hit, key
-            if sim.liq is not None:
+                    if not breached:
+                        w.arriving = False
+                dist = abs(point - cur)
+                if best is None or (
+                    dist < best_dist
+                    or (
+                        dist == best_dist
+                        and (prio < best_prio or (prio == best_prio and w.seq < best_seq))
+                    )
+                ):
+                    best, best_point, best_breached = w, point, breached
+                    best_dist, best_prio, best_seq = dist, prio, w.seq
+            liq = sim.liq
+            if liq is not None:
                 long = position_quantity(sim.lots) > 0
-                liq_hit = matching.touch(sim.liq, long, cur, end)
+                liq_hit = matching.touch(liq, long, cur, end)
                 if liq_hit is not None:
-                    key = (abs(liq_hit.point - cur), matching.PRIORITY_LIQUIDATION, 0)
-                    if best_key is None or key < best_key:
+                    dist = abs(liq_hit.point - cur)
+                    # key (dist, PRIORITY_LIQUIDATION, 0) against the best order's key
+                    if best is None or (
+                        dist < best_dist
+                        or (
+                            dist == best_dist
+                            and (_P_LIQ < best_prio or (_P_LIQ == best_prio and 0 < best_seq))
+                        )
+                    ):
                         self._liquidate(book, sim, ts, liq_hit.point)
                         cur = liq_hit.point
                         events += 1
                         continue
-            if best is None or best_hit is None:
+            if best is None:
                 return events
-            self._fire(book, sim, ts, best, best_hit, low, high)
-            cur = best_hit.point
+            self._fire(book, sim, ts, best, best_point, best_breached, low, high)
+            cur = best_point
             events += 1
 
     def _fire(
-        self, book: _Book, sim: _Sim, ts: int, w: _Ord, hit: matching.Touch, low: float, high: float
+        self,
+        book: _Book,
+        sim: _Sim,
+        ts: int,
+        w: _Ord,
+        point: float,
+        breached: bool,
+        low: float,
+        high: float,
     ) -> None:
         bps = self.config.slippage_bps
-        if w.type is _STOP_LIMIT and w.triggered_ns is None:
+        t = w.type
+        if t is _STOP_LIMIT and w.triggered_ns is None:
             w.status = next_status(w.id, w.status, OrderEvent.TRIGGERED)
             w.triggered_ns = ts
             w.arriving = True  # now a limit that becomes live at the trigger point
             return
-        if w.type is _MARKET or w.type is _STOP_MARKET:
-            if w.type is _STOP_MARKET:
+        if t is _MARKET or t is _STOP_MARKET:
+            if t is _STOP_MARKET:
                 next_status(w.id, w.status, OrderEvent.TRIGGERED)
                 w.triggered_ns = ts
-            ex = matching.market_execution(hit.point, w.side, bps, low, high)
+            ex = matching.market_execution(point, w.side, bps, low, high)
         else:
+            hit = matching.Touch(point, breached)
             ex = matching.limit_execution(w.price, w.side, hit, w.arriving, bps, low, high)  # type: ignore[arg-type]
-        self._execute(book, sim, ts, w, ex, hit.point)
+        self._execute(book, sim, ts, w, ex, point)
 
     def _available_in_sim(self, book: _Book, sim: _Sim, price: float, exclude: str) -> float:
         upnl = self._position_value(sim.lots, price)
@@ -1145,68 +1338,74 @@ class VirtualExchange:
         sim.fill_seq += 1
         sim.fills.append(
             _FillRec(
-                id=f"F-{sim.fill_seq:06d}",
-                order_id=w.id,
-                symbol=w.symbol,
-                side=w.side,
-                quantity=qty,
-                price=px,
-                fee=cost,
-                liquidity=liquidity,
-                slippage=abs(px - ref) * qty,
-                ts_ns=ts,
-                realized_pnl=realized,
-                reference_price=ref,
+                f"F-{sim.fill_seq:06d}",
+                w.id,
+                w.symbol,
+                w.side,
+                qty,
+                px,
+                cost,
+                liquidity,
+                abs(px - ref) * qty,  # slippage
+                ts,
+                realized,
+                ref,
             )
         )
 
-    def _new_child(self, sim: _Sim, parent: _Ord, ts: int, **kw: Any) -> _Ord:
+    def _new_child(
+        self,
+        sim: _Sim,
+        parent: _Ord,
+        ts: int,
+        type_: OrderType,
+        qty: float,
+        price: float | None,
+        trigger: float | None,
+        role: str,
+    ) -> _Ord:
         sim.order_seq += 1
+        seq = sim.order_seq
+        oid = f"O-{seq:06d}"
         child = _Ord(
-            id=f"O-{sim.order_seq:06d}",
-            seq=sim.order_seq,
-            symbol=parent.symbol,
-            side=-parent.side,
-            reduce_only=True,
-            leverage=parent.leverage,
-            stop_loss=None,
-            take_profit=None,
-            client_order_id=None,
-            status=next_status(f"O-{sim.order_seq:06d}", None, OrderEvent.ACCEPTED),
-            created_ns=ts,
-            live_from_ns=ts,
-            updated_ns=ts,
-            parent_id=parent.id,
-            arriving=True,
-            **kw,
+            oid,
+            seq,
+            parent.symbol,
+            -parent.side,
+            type_,
+            qty,
+            price,
+            trigger,
+            True,  # reduce_only
+            parent.leverage,
+            None,  # stop_loss
+            None,  # take_profit
+            None,  # client_order_id
+            next_status(oid, None, OrderEvent.ACCEPTED),
+            ts,  # created_ns
+            ts,  # live_from_ns
+            0.0,  # filled_quantity
+            0.0,  # filled_notional
+            ts,  # updated_ns
+            parent.id,  # parent_id
+            None,  # oco_id
+            None,  # reason
+            None,  # triggered_ns
+            role,
+            True,  # arriving
         )
         sim.orders.append(child)
-        sim.new_orders.append(child)
         return child
 
     def _spawn_children(self, sim: _Sim, parent: _Ord, qty: float, ts: int) -> None:
         sl = tp = None
         if parent.stop_loss is not None:
             sl = self._new_child(
-                sim,
-                parent,
-                ts,
-                type=_STOP_MARKET,
-                quantity=qty,
-                price=None,
-                trigger_price=parent.stop_loss,
-                role="stop_loss",
+                sim, parent, ts, _STOP_MARKET, qty, None, parent.stop_loss, "stop_loss"
             )
         if parent.take_profit is not None:
             tp = self._new_child(
-                sim,
-                parent,
-                ts,
-                type=_LIMIT,
-                quantity=qty,
-                price=parent.take_profit,
-                trigger_price=None,
-                role="take_profit",
+                sim, parent, ts, _LIMIT, qty, parent.take_profit, None, "take_profit"
             )
         if sl is not None and tp is not None:
             sl.oco_id, tp.oco_id = tp.id, sl.id
@@ -1245,7 +1444,6 @@ class VirtualExchange:
         liq_order.filled_notional = abs(q) * point
         liq_order.status = next_status(oid, liq_order.status, OrderEvent.FILLED)
         sim.orders.append(liq_order)
-        sim.new_orders.append(liq_order)
         sim.lots = []
         sim.wallet_delta += realized - liq_fee
         self._record_fill(sim, liq_order, abs(q), point, liq_fee, TAKER, point, ts, realized)
@@ -1254,7 +1452,7 @@ class VirtualExchange:
             if p.reduce_only and p.status in OPEN:
                 self._cancel(p, "reduce-only: position is flat", ts)
 
-    def _commit(self, book: _Book, sim: _Sim) -> list[Fill]:
+    def _commit(self, book: _Book, sim: _Sim) -> list[_FillRec]:
         for w in sim.orders:
             w.arriving = False
             self._orders[w.id] = w
@@ -1267,7 +1465,7 @@ class VirtualExchange:
         self._fill_seq = sim.fill_seq
         self._fills.extend(sim.fills)
         self._refresh(book)
-        return [self._public_fill(f) for f in sim.fills]
+        return sim.fills
 
     def _refresh(self, book: _Book) -> None:
         """Recompute the cached levels that decide whether a bar can change anything."""
