@@ -51,6 +51,11 @@ def fact(memo: Data, fid: str) -> Any:
     return None if f is None else f.get("value")
 
 
+def _short(value: Any) -> str:
+    """A fact value as a reader wants it in an argument: 4 significant digits for numbers."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def num(memo: Data, fid: str) -> float | None:
     v = fact(memo, fid)
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
@@ -149,7 +154,7 @@ def market_view(memo: Data, horizon: str | None = None) -> dict[str, Any]:
     natural = LONG_HORIZON if regime > fast else SHORT_HORIZON
     evidence = [fid for _, _, fid in parts if fid != "news.bias" or bias is not None]
     why = ", ".join(
-        f"{fid}={fact(memo, fid)!s}" for _, _, fid in parts if fact(memo, fid) is not None
+        f"{fid}={_short(fact(memo, fid))}" for _, _, fid in parts if fact(memo, fid) is not None
     )
     conf = 0.35 + 0.5 * min(1.0, abs(score) / 0.6) if stance != "FLAT" else 0.4
     return view(

@@ -33,8 +33,12 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret, for the scanners that prove none leaks into output."""
         secrets = [
-            self.openai_api_key, self.google_api_key, self.weex_api_key,
-            self.weex_secret_key, self.weex_passphrase, self.coingecko_api_key,
+            self.openai_api_key,
+            self.google_api_key,
+            self.weex_api_key,
+            self.weex_secret_key,
+            self.weex_passphrase,
+            self.coingecko_api_key,
         ]
         return [s.get_secret_value() for s in secrets if s and s.get_secret_value()]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 
@@ -134,16 +135,7 @@ def trades_chart(close: pd.Series, trades: Sequence[Trade], title: str) -> bytes
         ax.plot([], [], color=_GREEN, lw=1.6, label="Winning trade")
         ax.plot([], [], color=_RED, lw=1.6, label="Losing trade")
     else:
-        ax.text(
-            0.5,
-            0.5,
-            "No trades in this run",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=14,
-            color=_GREY,
-        )
+        _no_trades(ax)
     ax.set_title(f"{title} — {len(trades)} trades", loc="left", fontsize=12)
     ax.set_ylabel("Price (USDT)")
     ax.set_xlabel("Time (UTC)")
@@ -153,6 +145,20 @@ def trades_chart(close: pd.Series, trades: Sequence[Trade], title: str) -> bytes
     ax.legend(loc="best", frameon=False, ncols=2, fontsize=9)
     _dates(ax)
     return _png(fig)
+
+
+def _no_trades(ax: Any) -> None:
+    """Say so in the middle of an empty chart rather than leave it blank."""
+    ax.text(
+        0.5,
+        0.5,
+        "No trades in this run",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=14,
+        color=_GREY,
+    )
 
 
 def pnl_chart(trades: Sequence[Trade], title: str) -> bytes:
@@ -178,16 +184,7 @@ def pnl_chart(trades: Sequence[Trade], title: str) -> bytes:
         ax.axvline(mean, color=_BLUE, lw=1.4, ls="--", label=f"Mean {mean:,.2f} USDT")
         ax.legend(loc="best", frameon=False)
     else:
-        ax.text(
-            0.5,
-            0.5,
-            "No trades in this run",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=14,
-            color=_GREY,
-        )
+        _no_trades(ax)
     ax.set_title(f"{title} — net PnL per trade (after fees)", loc="left", fontsize=12)
     ax.set_xlabel("Net PnL per trade (USDT)")
     ax.set_ylabel("Number of trades")

@@ -389,17 +389,23 @@ class _Runner:
         for it in intents:
             by_index.setdefault(it.index, []).append(it)
         decision_idx = sorted(by_index)
+        decision_idx.append(n)  # sentinel: no decision left
         ptr = 0
         ts_a, o_a, h_a, l_a, c_a, v_a = self.ts_ns, self.o, self.h, self.lo, self.c, self.v
         wallet, qty, entry = self._state()
+        # The state after each bar sent to the exchange; bars in between hold the last one.
+        at: list[int] = [0]
+        wallets, qtys, entries = [wallet], [qty], [entry]
         j = 0
+        stepped = 0
         report_every = max(n // 200, 1)
-        next_report = report_every
+        next_report = report_every if self.progress is not None else n + 1
         close_ns = self.close_ns
         ev_seen, ev_bar = -1, n  # memo of the last event time's bar (it changes rarely)
+        active_levels, on_bar, lo, hi = ex.active_levels, ex.on_bar_count, self.lo, self.h
         while j < n:
-            next_dec = decision_idx[ptr] if ptr < len(decision_idx) else n
-            lv = ex.active_levels(sym)
+            next_dec = decision_idx[ptr]
+            lv = active_levels(sym)
             ev = lv.next_event_ns
             if lv.pending_market:
                 k = j
@@ -409,17 +415,14 @@ class _Runner:
                     # the first bar whose close passes the event time must go to the exchange
                     if ev != ev_seen:
                         ev_seen, ev_bar = ev, int(np.searchsorted(close_ns, ev, side="right"))
-                    stop = min(stop, ev_bar)
-                stop = max(stop, j)
-                k = first_touch(self.lo, self.h, j, stop, lv.below, lv.above)
-            if k > j:
-                e = min(k, n)
-                self.wallet[j:e] = wallet
-                self.qty[j:e] = qty
-                self.entry[j:e] = entry
+                    if ev_bar < stop:
+                        stop = ev_bar
+                if stop < j:
+                    stop = j
+                k = first_touch(lo, hi, j, stop, lv.below, lv.above)
             if k >= n:
                 break
-            fills = ex.on_bar_count(
+            fills = on_bar(
                 sym,
                 int(ts_a[k]),
                 float(o_a[k]),
@@ -428,18 +431,27 @@ class _Runner:
                 float(c_a[k]),
                 float(v_a[k]),
             )
-            self.stepped += 1
-            if fills or (ev is not None and ev < self.close_ns[k]):
+            stepped += 1
+            if fills or (ev is not None and ev < close_ns[k]):
                 wallet, qty, entry = self._state()
-            self.wallet[k], self.qty[k], self.entry[k] = wallet, qty, entry
+            at.append(k)
+            wallets.append(wallet)
+            qtys.append(qty)
+            entries.append(entry)
             if k == next_dec:
                 for it in by_index[k]:
                     self.act(it, k, wallet, qty, entry)
                 ptr += 1
             j = k + 1
-            if self.progress is not None and j >= next_report:
-                self.progress(j, n)
+            if j >= next_report:
+                self.progress(j, n)  # type: ignore[misc]
                 next_report = j + report_every
+        self.stepped += stepped
+        # forward-fill: bar i holds the state recorded at the last stepped bar <= i
+        runs = np.diff(np.append(np.asarray(at, dtype=np.int64), n))
+        self.wallet = np.repeat(np.asarray(wallets, dtype=np.float64), runs)
+        self.qty = np.repeat(np.asarray(qtys, dtype=np.float64), runs)
+        self.entry = np.repeat(np.asarray(entries, dtype=np.float64), runs)
         if self.progress is not None:
             self.progress(n, n)
 

@@ -26,6 +26,7 @@ from exchange.costs import (
     fee,
     funding_payment,
     next_funding_after,
+    slipped_price,
 )
 from exchange.errors import BarRejected, OrderNotOpen, OrderRejected, UnknownOrder
 from exchange.instruments import Instrument, default_instruments, resolve
@@ -179,6 +180,7 @@ class _Book:
     above: float = _INF
     pending_market: bool = False
     liq: float | None = None
+    levels: ActiveLevels | None = None  # cached answer of active_levels(); None when stale
 
 
 @dataclass(slots=True)
@@ -426,9 +428,12 @@ class VirtualExchange:
         book = self._books.get(symbol)
         if book is None:
             return ActiveLevels(-_INF, _INF, None, False, None)
-        return ActiveLevels(
-            book.below, book.above, _ts(book.funding_due), book.pending_market, book.funding_due
-        )
+        lv = book.levels
+        if lv is None or lv.next_event_ns != book.funding_due:
+            lv = book.levels = ActiveLevels(
+                book.below, book.above, _ts(book.funding_due), book.pending_market, book.funding_due
+            )
+        return lv
 
     # ------------------------------------------------------------------ order entry
 
@@ -831,7 +836,7 @@ class VirtualExchange:
             book = _Book(r.symbol, inst)  # registered only when the order is accepted
         inst = book.inst
         side = 1 if r.side == Side.BUY else -1
-        t = OrderType(r.type)
+        t = r.type if type(r.type) is OrderType else OrderType(r.type)
         self._check_quantity(inst, r.quantity)
         if not (1.0 <= r.leverage <= inst.max_leverage):
             raise OrderRejected(
@@ -912,23 +917,31 @@ class VirtualExchange:
                         f"but {available:.2f} is available",
                     )
         o = _Ord(
-            id="",
-            seq=0,
-            symbol=r.symbol,
-            side=side,
-            type=t,
-            quantity=float(r.quantity),
-            price=price,
-            trigger_price=trigger,
-            reduce_only=r.reduce_only,
-            leverage=float(r.leverage),
-            stop_loss=sl,
-            take_profit=tp,
-            client_order_id=r.client_order_id,
-            status=OrderStatus.NEW,
-            created_ns=self._now_ns,
-            live_from_ns=self._live_from(book),
-            role="entry" if (sl is not None or tp is not None) else None,
+            "",  # id, given on acceptance
+            0,  # seq
+            r.symbol,
+            side,
+            t,
+            float(r.quantity),
+            price,
+            trigger,
+            r.reduce_only,
+            float(r.leverage),
+            sl,
+            tp,
+            r.client_order_id,
+            _NEW,
+            self._now_ns,  # created_ns
+            self._live_from(book),  # live_from_ns
+            0.0,  # filled_quantity
+            0.0,  # filled_notional
+            None,  # updated_ns
+            None,  # parent_id
+            None,  # oco_id
+            None,  # reason
+            None,  # triggered_ns
+            "entry" if (sl is not None or tp is not None) else None,  # role
+            False,  # arriving
         )
         return book, o
 
@@ -1223,7 +1236,6 @@ class VirtualExchange:
         low: float,
         high: float,
     ) -> None:
-        bps = self.config.slippage_bps
         t = w.type
         if t is _STOP_LIMIT and w.triggered_ns is None:
             w.status = next_status(w.id, w.status, OrderEvent.TRIGGERED)
@@ -1234,11 +1246,21 @@ class VirtualExchange:
             if t is _STOP_MARKET:
                 next_status(w.id, w.status, OrderEvent.TRIGGERED)
                 w.triggered_ns = ts
-            ex = matching.market_execution(point, w.side, bps, low, high)
-        else:
-            hit = matching.Touch(point, breached)
-            ex = matching.limit_execution(w.price, w.side, hit, w.arriving, bps, low, high)  # type: ignore[arg-type]
-        self._execute(book, sim, ts, w, ex, point)
+            # matching.market_execution, unpacked
+            px = slipped_price(point, w.side, self.config.slippage_bps, low, high)
+            self._execute(book, sim, ts, w, px, TAKER, point, point)
+            return
+        hit = matching.Touch(point, breached)
+        ex = matching.limit_execution(
+            w.price,  # type: ignore[arg-type]
+            w.side,
+            hit,
+            w.arriving,
+            self.config.slippage_bps,
+            low,
+            high,
+        )
+        self._execute(book, sim, ts, w, ex.price, ex.liquidity, ex.reference, point)
 
     def _available_in_sim(self, book: _Book, sim: _Sim, price: float, exclude: str) -> float:
         upnl = self._position_value(sim.lots, price)
@@ -1253,25 +1275,35 @@ class VirtualExchange:
         return self._wallet + sim.wallet_delta + upnl - margin - reserved
 
     def _execute(
-        self, book: _Book, sim: _Sim, ts: int, w: _Ord, ex: matching.Execution, point: float
+        self,
+        book: _Book,
+        sim: _Sim,
+        ts: int,
+        w: _Ord,
+        px: float,
+        liquidity: str,
+        ref: float,
+        point: float,
     ) -> None:
-        pos = position_quantity(sim.lots)
+        """Fill what is left of ``w`` at ``px`` (or cancel it: reduce-only with nothing to
+        reduce, or not enough margin at the fill)."""
+        lots = sim.lots
+        pos = position_quantity(lots)
         qty = w.quantity - w.filled_quantity
+        side = w.side
+        cfg = self.config
+        was_flat = abs(pos) < _QTY_EPS
         if w.reduce_only:
-            if abs(pos) < _QTY_EPS or (pos > 0) == (w.side > 0):
+            if was_flat or (pos > 0) == (side > 0):
                 self._cancel(w, "reduce-only: no position left to reduce", ts)
                 return
             if qty > abs(pos) + _QTY_EPS:
                 qty = abs(pos)
                 w.quantity = w.filled_quantity + qty  # amended to the position, then FILLED
         else:
-            opening = (
-                qty
-                if (abs(pos) < _QTY_EPS or (pos > 0) == (w.side > 0))
-                else max(0.0, qty - abs(pos))
-            )
+            opening = qty if (was_flat or (pos > 0) == (side > 0)) else max(0.0, qty - abs(pos))
             if opening > _QTY_EPS:
-                need = opening * ex.price / w.leverage + fee(qty, ex.price, self.config.taker_fee)
+                need = opening * px / w.leverage + fee(qty, px, cfg.taker_fee)
                 available = self._available_in_sim(book, sim, point, w.id)
                 if need > available + 1e-9:
                     self._cancel(
@@ -1280,30 +1312,44 @@ class VirtualExchange:
                         ts,
                     )
                     return
-        rate = self.config.maker_fee if ex.liquidity == MAKER else self.config.taker_fee
-        cost = fee(qty, ex.price, rate)
-        was_flat = abs(pos) < _QTY_EPS
-        eff = apply_fill(sim.lots, w.side * qty, ex.price, w.leverage)
-        sim.lots = eff.lots
-        sim.wallet_delta += eff.realized_pnl - cost
+        cost = fee(qty, px, cfg.maker_fee if liquidity == MAKER else cfg.taker_fee)
+        eff = apply_fill(lots, side * qty, px, w.leverage)
+        realized = eff.realized_pnl
+        lots = sim.lots = eff.lots
+        sim.wallet_delta += realized - cost
         w.filled_quantity += qty
-        w.filled_notional += qty * ex.price
+        w.filled_notional += qty * px
         done = w.quantity - w.filled_quantity <= _QTY_EPS
         w.status = next_status(
             w.id, w.status, OrderEvent.FILLED if done else OrderEvent.PARTIALLY_FILLED
         )
         w.updated_ns = ts
-        self._record_fill(
-            sim, w, qty, ex.price, cost, ex.liquidity, ex.reference, ts, eff.realized_pnl
+        sim.fill_seq += 1
+        sim.fills.append(
+            _FillRec(
+                f"F-{sim.fill_seq:06d}",
+                w.id,
+                w.symbol,
+                side,
+                qty,
+                px,
+                cost,
+                liquidity,
+                abs(px - ref) * qty,  # slippage
+                ts,
+                realized,
+                ref,
+            )
         )
-        self._after_position_change(sim, ts, was_flat, eff.realized_pnl)
+        self._after_position_change(sim, ts, was_flat, realized)
         if w.stop_loss is not None or w.take_profit is not None:
             self._spawn_children(sim, w, qty, ts)
-        if w.oco_id is not None:
+        oco = w.oco_id
+        if oco is not None:
             for p in sim.orders:
-                if p.id == w.oco_id and p.status in OPEN:
+                if p.id == oco and p.status in OPEN:
                     self._cancel(p, f"OCO partner {w.id} filled", ts)
-        if not sim.lots:
+        if not lots:
             for p in sim.orders:
                 if p.reduce_only and p.status in OPEN:
                     self._cancel(p, "reduce-only: position is flat", ts)
@@ -1494,6 +1540,7 @@ class VirtualExchange:
                 else:
                     above = min(above, book.liq)
         book.below, book.above, book.pending_market = below, above, pending
+        book.levels = None
 
     # ------------------------------------------------------------------ conversion
 

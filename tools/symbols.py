@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 ALLOWED_SYMBOLS: tuple[str, ...] = (
-    "BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "XRPUSDT", "ADAUSDT", "BNBUSDT", "LTCUSDT",
+    "BTCUSDT",
+    "ETHUSDT",
+    "SOLUSDT",
+    "DOGEUSDT",
+    "XRPUSDT",
+    "ADAUSDT",
+    "BNBUSDT",
+    "LTCUSDT",
 )
 
 _NAMES: dict[str, tuple[str, ...]] = {

@@ -49,6 +49,4 @@ def timeframe_delta(timeframe: str) -> pd.Timedelta:
     try:
         return TIMEFRAMES[timeframe]
     except KeyError as exc:
-        raise ValueError(
-            f"timeframe {timeframe!r} is not one of {', '.join(TIMEFRAMES)}"
-        ) from exc
+        raise ValueError(f"timeframe {timeframe!r} is not one of {', '.join(TIMEFRAMES)}") from exc

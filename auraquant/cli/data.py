@@ -55,14 +55,12 @@ def import_cmd(
         emit_json(report.model_dump())
         return
     table = Table(title=f"imported into {report.store}")
-    for col in ("file", "symbol/dataset", "tf", "rows", "first (UTC)", "last (UTC)", "gaps"):
-        table.add_column(col, no_wrap=col != "file")
+    for col in ("data", "rows", "first (UTC)", "last (UTC)", "gaps"):
+        table.add_column(col, no_wrap=True, justify="right" if col == "rows" else "left")
     for f in report.files:
         gaps = f"{f.gap_count} ({f.missing_bars} bars)" if f.gap_count else "0"
-        table.add_row(
-            f.file, f.symbol or f.dataset or "", f.timeframe or "", str(f.rows),
-            _short(f.first), _short(f.last), gaps,
-        )  # fmt: skip
+        what = f"{f.symbol} {f.timeframe}" if f.symbol else (f.dataset or f.file)
+        table.add_row(what, f"{f.rows:,}", _short(f.first), _short(f.last), gaps)
     console.print(table)
     for f in report.files:
         if f.gap_count and f.gap_count <= 3:

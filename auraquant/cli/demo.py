@@ -2,7 +2,7 @@
 
 Each step is a real `auraquant` command run in-process, so the demo shows exactly what the
 commands do: import the data (or, with none at hand, a loudly labelled synthetic market), list
-the store, print a memo, hold a meeting, and backtest a baseline strategy.
+the store, print a memo, backtest a baseline strategy, and hold a meeting.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def demo(
         False, "--synthetic", help="Use the seeded synthetic market even when real data exists."
     ),
 ) -> None:
-    """Import the data, print a memo, hold a meeting and run a backtest (one command)."""
+    """Import the data, print a memo, run a backtest and hold a meeting (one command)."""
     data = None if synthetic else shared_data_dir()
     if data is not None:
         symbol, at, (start, end) = REAL_SYMBOL, REAL_AT, REAL_BACKTEST
@@ -59,10 +59,21 @@ def demo(
         _run(["data", "synth", "--seed", "7"])
     _run(["data", "ls"])
     _run(["memo", symbol, "--at", at])
-    _run(["meet", symbol, "--at", at])
     _run(
-        ["backtest", "--strategy", "sma_cross_atr", "--symbol", symbol, "--timeframe", "15m",
-         "--start", start, "--end", end]
+        [
+            "backtest",
+            "--strategy",
+            "sma_cross_atr",
+            "--symbol",
+            symbol,
+            "--timeframe",
+            "15m",
+            "--start",
+            start,
+            "--end",
+            end,
+        ]
     )
+    _run(["meet", symbol, "--at", at])
     console.print(Rule("[bold green]demo done"))
     console.print("Outputs are under $AURAQUANT_HOME/runs/ (default .auraquant/runs/).")

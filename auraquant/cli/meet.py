@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 
@@ -218,38 +219,41 @@ def render(r: Any) -> None:
     """The meeting as a reader follows it: who said what, who cut in, what was decided and done."""
     memo = r.memo or {}
     console.rule(f"[bold]Meeting {r.symbol} at {r.at}[/]  memo {memo.get('id', '?')}")
-    turns = Table(title="Turns", show_lines=True, expand=True)
-    for col in ("id", "stance", "conf", "horizon", "entry / stop / target", "argument (evidence)"):
-        turns.add_column(col, overflow="fold")
+    console.print("[bold]Turns[/]")
     for t in r.turns:
-        levels = " / ".join(
-            "-" if t[k] is None else f"{t[k]:g}" for k in ("entry", "stop_loss", "take_profit")
+        levels = "  ".join(
+            f"{name} {t[k]:g}"
+            for name, k in (("entry", "entry"), ("stop", "stop_loss"), ("target", "take_profit"))
+            if t[k] is not None
         )
-        style = STANCE_STYLE.get(t["stance"], "")
-        turns.add_row(
-            t["id"] + (f"\n(revises {t['revises']})" if t.get("revises") else ""),
-            _styled(t["stance"], style),
-            f"{t['confidence']:.2f}",
-            t["horizon"],
-            levels,
-            f"{escape(t['argument'])}\n[dim]{escape(', '.join(t['evidence']))}[/]",
+        head = (
+            f"[bold]{escape(t['id'])}[/] "
+            + _styled(t["stance"], "bold " + STANCE_STYLE.get(t["stance"], ""))
+            + escape(f" {t['confidence']:.2f}  horizon {t['horizon']}  {levels}")
         )
-    console.print(turns)
-    if r.interrupts:
-        it = Table(
-            title=f"Interrupts (debate ended by {r.ended_by or '?'})", show_lines=True, expand=True
-        )
-        for col in ("id", "kind", "by -> target", "text", "resolution"):
-            it.add_column(col, overflow="fold")
-        for i in r.interrupts:
-            res = _styled(
-                f"{i['status']}: {i.get('outcome') or ''} {i.get('resolution') or ''}",
-                "dim" if i["status"] != "resolved" else "",
+        if t.get("revises"):
+            head += _styled(f"  (revises {t['revises']})", "dim")
+        console.print(head)
+        console.print(Padding(escape(t["argument"]), (0, 0, 0, 4)))
+        if t["evidence"]:
+            console.print(
+                Padding(_styled("evidence: " + ", ".join(t["evidence"]), "dim"), (0, 0, 0, 4))
             )
-            it.add_row(i["id"], i["kind"], f"{i['by']} -> {i['target']}", escape(i["text"]), res)
-        console.print(it)
+    console.print()
+    if r.interrupts:
+        console.print(f"[bold]Interrupts[/] (debate ended by {escape(r.ended_by or '?')})")
+        for i in r.interrupts:
+            console.print(
+                f"[bold]{escape(i['id'])}[/] [magenta]{escape(i['kind'])}[/] "
+                + escape(f"{i['by']} -> {i['target']}: {i['text']}")
+            )
+            res = f"{i['status']}: {i.get('outcome') or ''} {i.get('resolution') or ''}".strip()
+            console.print(
+                Padding(_styled(res, "dim" if i["status"] != "resolved" else ""), (0, 0, 0, 4))
+            )
     else:
         console.print(f"No interrupts (debate ended by {r.ended_by or '?'}).")
+    console.print()
     if r.status == "awaiting_approval":
         d = (r.pending_approval or {}).get("decision") or r.decision or {}
         console.print(
