@@ -85,6 +85,12 @@ def apply_fill(
 
     A fill larger than the opposite position closes it and opens the rest on the other side.
     """
+    if not lots:  # opening from flat: the loop below would not run
+        opened = abs(signed_quantity)
+        if opened > _EPS * max(1.0, opened):
+            posted = opened * price / leverage
+            return FillEffect([Lot(signed_quantity, price, posted)], 0.0, 0.0, opened, 0.0, posted, [])
+        return FillEffect([], 0.0, 0.0, 0.0, 0.0, 0.0, [])
     remaining = signed_quantity
     realized = 0.0
     closed = 0.0

@@ -185,18 +185,18 @@ class _Book:
 
 @dataclass(slots=True)
 class _Sim:
-    """One run of a bar's path on copies of the book's mutable state."""
+    """One run of a bar's path: the book's mutable state while the bar is walked."""
 
     orders: list[_Ord]
     lots: list[Lot]
     position_realized: float
     funding_due: int | None
-    wallet_delta: float = 0.0
-    segment_events: int = 0  # events after the open: none means the other path is identical
-    fills: list[_FillRec] = field(default_factory=list)
-    order_seq: int = 0
-    fill_seq: int = 0
-    liq: float | None = None
+    wallet_delta: float
+    segment_events: int  # events after the open: none means the other path is identical
+    fills: list[_FillRec]
+    order_seq: int
+    fill_seq: int
+    liq: float | None
 
 
 def _to_ns(ts: pd.Timestamp | datetime | int, name: str = "ts") -> int:
@@ -1032,7 +1032,22 @@ class VirtualExchange:
         after the open is the state copied and the two orders of H and L both walked.
         """
         ambiguous = self._ambiguous(book, h, low)
-        sim = self._start(book, ts)
+        orders = list(book.working)
+        for w in orders:
+            lf = w.live_from_ns
+            w.arriving = lf is None or ts <= lf
+        sim = _Sim(
+            orders,
+            book.lots,  # never mutated in place: every change builds a new list
+            book.position_realized,
+            book.funding_due,
+            0.0,
+            0,
+            [],
+            self._order_seq,
+            self._fill_seq,
+            book.liq,
+        )
         self._walk(book, sim, ts, o, o, low, h)
         if not ambiguous or not self._can_fire(sim, h, low):
             self._segments(book, sim, ts, o, h, low, c, True)
@@ -1048,21 +1063,6 @@ class VirtualExchange:
             if not matching.pick_path(ea, eb, self.config.sl_tp_same_bar):
                 sim = other
         return self._commit(book, sim)
-
-    def _start(self, book: _Book, ts: int) -> _Sim:
-        """A bar's working state over the book's own order records (committed as it ends)."""
-        orders = list(book.working)
-        for w in orders:
-            w.arriving = w.live_from_ns is None or ts <= w.live_from_ns
-        return _Sim(
-            orders,
-            book.lots,  # never mutated in place: every change builds a new list
-            book.position_realized,
-            book.funding_due,
-            order_seq=self._order_seq,
-            fill_seq=self._fill_seq,
-            liq=book.liq,
-        )
 
     @staticmethod
     def _fork(sim: _Sim) -> _Sim:
@@ -1107,13 +1107,20 @@ class VirtualExchange:
         c: float,
         high_first: bool,
     ) -> None:
-        """Walk ``O -> X1 -> X2 -> C`` after the open step, counting the events."""
-        x1, x2 = (h, low) if high_first else (low, h)
-        sim.segment_events = (
-            self._walk(book, sim, ts, o, x1, low, h)
-            + self._walk(book, sim, ts, x1, x2, low, h)
-            + self._walk(book, sim, ts, x2, c, low, h)
-        )
+        """Walk ``O -> X1 -> X2 -> C`` after the open step, counting the events.
+
+        A walk ends with nothing touched at its end point, so from there on only an order (or
+        a liquidation price) inside ``[L, H]`` can still fire: once none is left, the rest of
+        the path is skipped (it could only clear ``arriving`` flags, which end with the bar).
+        """
+        events = 0
+        cur = o
+        for end in (h, low, c) if high_first else (low, h, c):
+            if not self._can_fire(sim, h, low):
+                break
+            events += self._walk(book, sim, ts, cur, end, low, h)
+            cur = end
+        sim.segment_events = events
 
     @staticmethod
     def _position_value(lots: list[Lot], price: float) -> float:
@@ -1121,23 +1128,25 @@ class VirtualExchange:
 
     def _ambiguous(self, book: _Book, h: float, low: float) -> bool:
         """Can the path order change this bar's outcome? Only when two things can happen."""
-        touched: list[_Ord] = []
+        n = 0
+        only: _Ord | None = None
         for o in book.working:
-            if o.type is _MARKET:
-                touched.append(o)
-                continue
-            level, _ = _level(o)
-            if low <= level <= h:
-                touched.append(o)
-        liq_touched = book.liq is not None and low <= book.liq <= h
-        n = len(touched) + (1 if liq_touched else 0)
+            if o.type is not _MARKET:
+                level, _ = _level(o)
+                if not low <= level <= h:
+                    continue
+            n += 1
+            only = o
+        liq = book.liq
+        liq_touched = liq is not None and low <= liq <= h
+        if liq_touched:
+            n += 1
         if n == 0:
             return False
         if n > 1:
             return True
-        if liq_touched:
+        if liq_touched or only is None:
             return False
-        only = touched[0]
         pos = abs(position_quantity(book.lots))
         return not (only.reduce_only and only.quantity - only.filled_quantity >= pos - _QTY_EPS)
 
@@ -1499,10 +1508,15 @@ class VirtualExchange:
                 self._cancel(p, "reduce-only: position is flat", ts)
 
     def _commit(self, book: _Book, sim: _Sim) -> list[_FillRec]:
+        registry = self._orders
+        working = []
         for w in sim.orders:
             w.arriving = False
-            self._orders[w.id] = w
-        book.working = [w for w in sim.orders if w.status in OPEN]
+            registry[w.id] = w
+            status = w.status
+            if status is _NEW or status is _PARTIAL:
+                working.append(w)
+        book.working = working
         book.lots = sim.lots
         book.position_realized = sim.position_realized
         book.funding_due = sim.funding_due
@@ -1517,28 +1531,35 @@ class VirtualExchange:
         """Recompute the cached levels that decide whether a bar can change anything."""
         below, above, pending = -_INF, _INF, False
         for w in book.working:
-            if w.type is _MARKET:
+            t = w.type
+            if t is _MARKET:
                 pending = True
-                continue
-            level, fires_below = _level(w)
-            if fires_below:
-                below = max(below, level)
-            else:
-                above = min(above, level)
+            elif t is _LIMIT or (t is _STOP_LIMIT and w.triggered_ns is not None):  # _level
+                if w.side > 0:
+                    if w.price > below:  # type: ignore[operator]
+                        below = w.price  # type: ignore[assignment]
+                elif w.price < above:  # type: ignore[operator]
+                    above = w.price  # type: ignore[assignment]
+            elif w.side < 0:
+                if w.trigger_price > below:  # type: ignore[operator]
+                    below = w.trigger_price  # type: ignore[assignment]
+            elif w.trigger_price < above:  # type: ignore[operator]
+                above = w.trigger_price  # type: ignore[assignment]
         book.liq = None
-        if book.lots:
-            q = position_quantity(book.lots)
-            book.liq = liquidation_price(
+        lots = book.lots
+        if lots:
+            q = position_quantity(lots)
+            liq = book.liq = liquidation_price(
                 q,
-                entry_price(book.lots),
-                position_margin(book.lots),
+                entry_price(lots),
+                position_margin(lots),
                 self.config.maintenance_margin_rate,
             )
-            if book.liq is not None:
+            if liq is not None:
                 if q > 0:
-                    below = max(below, book.liq)
+                    below = max(below, liq)
                 else:
-                    above = min(above, book.liq)
+                    above = min(above, liq)
         book.below, book.above, book.pending_market = below, above, pending
         book.levels = None
 

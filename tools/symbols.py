@@ -15,6 +15,20 @@ ALLOWED_SYMBOLS: tuple[str, ...] = (
     "LTCUSDT",
 )
 
+SYNTH_PREFIX = "SYNTH-"
+
+
+def normalize_symbol(value: str) -> str:
+    """``' btcusdt'`` -> ``'BTCUSDT'``; one of the eight pairs, or ``SYNTH-<pair>`` for the
+    seeded synthetic market. Anything else is refused with the value and the choices."""
+    symbol = value.strip().upper()
+    if symbol.removeprefix(SYNTH_PREFIX) not in ALLOWED_SYMBOLS:
+        raise ValueError(
+            f"{value!r} is not one of {', '.join(ALLOWED_SYMBOLS)} (or SYNTH-<pair>)"
+        )
+    return symbol
+
+
 _NAMES: dict[str, tuple[str, ...]] = {
     "BTCUSDT": ("btc", "bitcoin", "bitcoins", "xbt"),
     "ETHUSDT": ("eth", "ether", "ethereum"),

@@ -8,8 +8,14 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
-from tools.symbols import ALLOWED_SYMBOLS
+from auraquant.cli.common import (
+    console,
+    emit_json,
+    err_console,
+    fail,
+    parse_symbol_option,
+    parse_time_option,
+)
 from tools.timeutil import TIMEFRAMES, iso
 
 _PARAM_OPTIONS = ("fast", "slow", "atr_period", "sl_atr", "tp_atr")
@@ -51,8 +57,7 @@ def backtest(
 
     if strategy not in STRATEGIES:
         fail(f"--strategy: {strategy!r} is not one of {', '.join(STRATEGIES)}")
-    if symbol not in ALLOWED_SYMBOLS:
-        fail(f"--symbol: {symbol!r} is not one of {', '.join(ALLOWED_SYMBOLS)}")
+    symbol = parse_symbol_option(symbol, "--symbol")
     if timeframe not in TIMEFRAMES:
         fail(f"--timeframe: {timeframe!r} is not one of {', '.join(TIMEFRAMES)}")
     t0 = parse_time_option(start, "--start")

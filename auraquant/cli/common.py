@@ -14,6 +14,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
+from tools.symbols import normalize_symbol
 from tools.timeutil import TimeParseError, parse_utc
 
 console = Console()
@@ -37,4 +38,12 @@ def parse_time_option(value: str, name: str = "--at") -> pd.Timestamp:
     try:
         return parse_utc(value)
     except TimeParseError as exc:
+        fail(f"{name}: {exc}")
+
+
+def parse_symbol_option(value: str, name: str = "symbol") -> str:
+    """Normalise a CLI symbol; an unknown one fails naming the option and the choices."""
+    try:
+        return normalize_symbol(value)
+    except ValueError as exc:
         fail(f"{name}: {exc}")

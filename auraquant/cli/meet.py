@@ -23,10 +23,15 @@ from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 
-from agents.models import ModelSpecError, parse_model_id
-from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
+from auraquant.cli.common import (
+    console,
+    emit_json,
+    err_console,
+    fail,
+    parse_symbol_option,
+    parse_time_option,
+)
 from tools.paths import home_dir
-from tools.symbols import ALLOWED_SYMBOLS
 from tools.timeutil import iso
 
 
@@ -124,13 +129,13 @@ def meet(
             fail("resume: say --approve or --reject")
         _resume(thread, bool(approve), note, json)
         return
-    symbol = symbol.strip().upper()
-    if symbol not in ALLOWED_SYMBOLS:
-        fail(f"symbol {symbol!r} is not one of {', '.join(ALLOWED_SYMBOLS)}")
+    symbol = parse_symbol_option(symbol, "symbol")
     if at is None:
         fail("--at is required, e.g. --at 2023-04-20T12:00:00Z")
     at_ts = parse_time_option(at, "--at")
     if model is not None:
+        from agents.models import ModelSpecError, parse_model_id
+
         try:
             parse_model_id(model)
         except ModelSpecError as exc:
@@ -176,6 +181,7 @@ def _resume(thread: str, approve: bool, note: str, as_json: bool) -> None:
 
 
 def _run(fn: Any, *, needs_checkpoint: bool) -> Any:
+    from agents.models import ModelSpecError
     from memos.builder import MemoError
     from memos.market import MarketDataError
 

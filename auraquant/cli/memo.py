@@ -10,13 +10,19 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
+from auraquant.cli.common import (
+    console,
+    emit_json,
+    err_console,
+    fail,
+    parse_symbol_option,
+    parse_time_option,
+)
 from memos.builder import MemoError, build_memo, memo_json
 from memos.market import MarketData, MarketDataError
 from memos.models import Memo
 from tools.paths import store_dir
 from tools.runs import run_dir, write_json
-from tools.symbols import ALLOWED_SYMBOLS
 from tools.timeutil import TIMEFRAMES, iso
 
 
@@ -38,9 +44,7 @@ def memo(
     ] = "1h",
 ) -> None:
     """Build the memo for SYMBOL at --at from the store, print it and write it to runs/."""
-    symbol = symbol.strip().upper()
-    if symbol not in ALLOWED_SYMBOLS:
-        fail(f"symbol {symbol!r} is not one of {', '.join(ALLOWED_SYMBOLS)}")
+    symbol = parse_symbol_option(symbol, "symbol")
     if timeframe not in TIMEFRAMES:
         fail(f"--timeframe {timeframe!r} is not one of {', '.join(TIMEFRAMES)}")
     at_ts = parse_time_option(at, "--at") if at is not None else None

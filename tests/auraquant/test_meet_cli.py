@@ -52,7 +52,7 @@ def test_meet_prints_a_readable_account(home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["FOOUSDT", "--at", AT], "error: symbol 'FOOUSDT' is not one of BTCUSDT, ETHUSDT"),
+        (["FOOUSDT", "--at", AT], "error: symbol: 'FOOUSDT' is not one of BTCUSDT, ETHUSDT"),
         (["BTCUSDT", "--at", "yesterday"], "error: --at: time 'yesterday' is not ISO-8601"),
         (["BTCUSDT"], "error: --at is required, e.g. --at 2023-04-20T12:00:00Z"),
         (

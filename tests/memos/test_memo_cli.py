@@ -74,8 +74,8 @@ def test_hourly_history_is_reachable(home: Path) -> None:
         ),
         (
             ["FOOUSDT", "--at", "2023-04-20T12:00:00Z"],
-            "error: symbol 'FOOUSDT' is not one of BTCUSDT, ETHUSDT, SOLUSDT, DOGEUSDT, XRPUSDT, "
-            "ADAUSDT, BNBUSDT, LTCUSDT",
+            "error: symbol: 'FOOUSDT' is not one of BTCUSDT, ETHUSDT, SOLUSDT, DOGEUSDT, XRPUSDT, "
+            "ADAUSDT, BNBUSDT, LTCUSDT (or SYNTH-<pair>)",
         ),
         (
             ["XRPUSDT", "--at", "2023-03-20T00:00:00Z"],

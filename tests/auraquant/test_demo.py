@@ -1,0 +1,29 @@
+"""`auraquant demo` runs the whole chain; with no real data it says loudly that it is synthetic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from auraquant.cli import app
+
+
+def test_synthetic_demo_runs_every_step_and_labels_the_data(
+    aq_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    result = CliRunner().invoke(app, ["demo", "--synthetic"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "SYNTHETIC DATA" in out
+    for step in ("data synth", "data ls", "memo SYNTH-BTCUSDT", "backtest", "meet SYNTH-BTCUSDT"):
+        assert f"$ auraquant {step}" in out
+    # the meeting is the last step, and the gate refuses to trade a synthetic symbol
+    assert out.rindex("$ auraquant meet") > out.rindex("$ auraquant backtest")
+    assert "R01_symbol_allowed" in out and "DENIED" in out
+    runs = sorted(p.name for p in (aq_home / "runs").iterdir())
+    assert any(r.startswith("memo-SYNTH-BTCUSDT") for r in runs)
+    assert any(r.startswith("meet-SYNTH-BTCUSDT") for r in runs)
+    assert any((aq_home / "runs" / r / "report.json").exists() for r in runs)
