@@ -29,6 +29,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from agents.schemas import ASK_ONCE
+
 Data = Mapping[str, Any]
 
 SIGN = {"LONG": 1, "SHORT": -1, "FLAT": 0}
@@ -333,9 +335,15 @@ def opening_turn(lens: str, data: Data) -> dict[str, Any]:
 
 
 # --- reviews: the interrupt rules -------------------------------------------------------
-def _raised(data: Data, by: str, kind: str, target: str) -> bool:
+def _raised(data: Data, by: str, kind: str, target: Data) -> bool:
+    """Already raised: on this very turn, or (for a question) on this role at all."""
     return any(
-        i.get("by") == by and i.get("kind") == kind and i.get("target") == target
+        i.get("by") == by
+        and i.get("kind") == kind
+        and (
+            i.get("target") == target["id"]
+            or (kind in ASK_ONCE and i.get("target_role") == target["role"])
+        )
         for i in data.get("interrupts") or []
     )
 
@@ -359,7 +367,7 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
 
     def raise_(kind: str, target: Data, text: str, evidence: list[str], proposal: str = "") -> None:
         dup = any(f["kind"] == kind and f["target"] == target["id"] for f in found)
-        if kind in may and not dup and not _raised(data, me, kind, target["id"]):
+        if kind in may and not dup and not _raised(data, me, kind, target):
             found.append(
                 {
                     "kind": kind,

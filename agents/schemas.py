@@ -27,6 +27,9 @@ INTERRUPT_KINDS: tuple[InterruptKind, ...] = (
     "veto_to_revise",
 )
 Outcome = Literal["answered", "maintained", "revised"]
+ASK_ONCE: frozenset[str] = frozenset({"clarify", "reframe"})
+"""Kinds a seat raises on a role once per meeting: a question answered is not asked again.
+A veto or counterevidence may recur, because a revised proposal can still break the rule."""
 
 
 class TurnDraft(BaseModel):

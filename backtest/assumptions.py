@@ -7,6 +7,7 @@ decides the same questions.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -57,8 +58,13 @@ def level_on_tick(price: float | None, tick: float) -> float | None:
     """A stop-loss or take-profit level moved to the nearest tick (the exchange refuses others)."""
     if price is None:
         return None
-    decimals = max(0, -math.floor(math.log10(tick)) + 2)
-    return round(round(price / tick) * tick, decimals)
+    return round(round(price / tick) * tick, _tick_decimals(tick))
+
+
+@functools.lru_cache(maxsize=64)
+def _tick_decimals(tick: float) -> int:
+    """Decimals that round away binary noise on a tick grid (two more than the tick has)."""
+    return max(0, -math.floor(math.log10(tick)) + 2)
 
 
 def atr_bracket(

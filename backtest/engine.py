@@ -43,7 +43,7 @@ class BacktestInputError(ValueError):
     """Input the backtester cannot run on; the message names the field and the value."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Intent:
     """What to do after the close of 1m bar ``index``: the engine's single kind of instruction."""
 
@@ -496,18 +496,33 @@ def run_intents(
 ) -> BacktestResult:
     """The core: feed 1m bars and intents through a fresh VirtualExchange."""
     bars = normalise_bars(bars)
+    with cyclic_gc_paused():
+        # The exchange and the runner are dropped inside the pause, so the collector never
+        # has to look at their tens of thousands of order records.
+        result = _run(bars, intents, symbol, exchange_config, size_fraction, close_at_end, progress)
+    return result
+
+
+def _run(
+    bars: pd.DataFrame,
+    intents: list[Intent],
+    symbol: str,
+    exchange_config: ExchangeConfig | None,
+    size_fraction: float,
+    close_at_end: bool,
+    progress: ProgressFn | None,
+) -> BacktestResult:
     ex = VirtualExchange(exchange_config or ExchangeConfig())
     initial = float(ex.balance().equity)
     runner = _Runner(ex, symbol, bars, size_fraction, progress)
-    with cyclic_gc_paused():
-        runner.run(intents)
-        equity = runner.equity()
-        closed = runner.close_at_end() if close_at_end else False
-        if closed:
-            equity[-1] = float(ex.balance().equity)
-        fills = list(ex.fills(symbol))
-        _label_children(ex, fills, runner.roles)
-        trades = trades_from_fills(fills, runner.roles)
+    runner.run(intents)
+    equity = runner.equity()
+    closed = runner.close_at_end() if close_at_end else False
+    if closed:
+        equity[-1] = float(ex.balance().equity)
+    fills = list(ex.fills(symbol))
+    _label_children(ex, fills, runner.roles)
+    trades = trades_from_fills(fills, runner.roles)
     return BacktestResult(
         symbol=symbol,
         bars=bars,

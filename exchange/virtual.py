@@ -62,6 +62,7 @@ _STOP_LIMIT = OrderType.STOP_LIMIT
 _QTY_EPS = 1e-12
 _NO_FILLS: list[_FillRec] = []  # shared empty result: never mutated
 _NEW = OrderStatus.NEW
+_ACCEPTED = next_status("", None, OrderEvent.ACCEPTED)
 _PARTIAL = OrderStatus.PARTIALLY_FILLED
 _P_STOP = matching.PRIORITY_STOP
 _P_LIQ = matching.PRIORITY_LIQUIDATION
@@ -994,12 +995,16 @@ class VirtualExchange:
         return upnl, margin
 
     def _reserved(
-        self, exclude: str | None = None, books: dict[str, list[_Ord]] | None = None
+        self,
+        exclude: str | None = None,
+        book: _Book | None = None,
+        orders: list[_Ord] | None = None,
     ) -> float:
-        """Margin held back for open orders that would open or add to a position."""
+        """Margin held back for open orders that would open or add to a position (``orders``
+        stand for ``book``'s working orders: the state in the middle of a bar)."""
         total = 0.0
         for b in self._books.values():
-            working = books.get(b.symbol, b.working) if books else b.working
+            working = orders if b is book and orders is not None else b.working
             for o in working:
                 if o.reduce_only or o.id == exclude or o.status not in OPEN:
                     continue
@@ -1031,6 +1036,24 @@ class VirtualExchange:
         on the state before the bar) and something is still left to fire inside ``[L, H]``
         after the open is the state copied and the two orders of H and L both walked.
         """
+        lone = self._lone_exit(book, o, h, low)
+        if lone is not None:
+            # The bar's only event, on either path: ``lone`` reached mid-bar at its level.
+            sim = _Sim(
+                list(book.working),
+                book.lots,
+                book.position_realized,
+                book.funding_due,
+                0.0,
+                0,
+                [],
+                self._order_seq,
+                self._fill_seq,
+                book.liq,
+            )
+            level = lone.price if lone.type is _LIMIT else lone.trigger_price
+            self._fire(book, sim, ts, lone, level, False, low, h)  # type: ignore[arg-type]
+            return self._commit(book, sim)
         ambiguous = self._ambiguous(book, h, low)
         orders = list(book.working)
         for w in orders:
@@ -1049,9 +1072,11 @@ class VirtualExchange:
             book.liq,
         )
         self._walk(book, sim, ts, o, o, low, h)
-        if not ambiguous or not self._can_fire(sim, h, low):
+        if not ambiguous:
             self._segments(book, sim, ts, o, h, low, c, True)
             return self._commit(book, sim)
+        if not self._can_fire(sim, h, low):
+            return self._commit(book, sim)  # nothing left to fire after the open, on any path
         other = self._fork(sim)
         self._segments(book, sim, ts, o, h, low, c, True)
         # Every price in [L, H] is visited on both paths; if nothing fired after the open on
@@ -1084,15 +1109,20 @@ class VirtualExchange:
     def _can_fire(sim: _Sim, h: float, low: float) -> bool:
         """Can anything fire after the open step? An order not touched at the open fires later
         only if its level lies inside ``[L, H]`` (likewise the liquidation price)."""
-        if sim.liq is not None and low <= sim.liq <= h:
+        liq = sim.liq
+        if liq is not None and low <= liq <= h:
             return True
         for w in sim.orders:
-            if w.status not in OPEN:
+            status = w.status
+            if status is not _NEW and status is not _PARTIAL:
                 continue
-            if w.type is _MARKET:
+            t = w.type
+            if t is _MARKET:
                 return True
-            level, _ = _level(w)
-            if low <= level <= h:
+            if t is _LIMIT or (t is _STOP_LIMIT and w.triggered_ns is not None):  # _level
+                if low <= w.price <= h:  # type: ignore[operator]
+                    return True
+            elif low <= w.trigger_price <= h:  # type: ignore[operator]
                 return True
         return False
 
@@ -1126,14 +1156,60 @@ class VirtualExchange:
     def _position_value(lots: list[Lot], price: float) -> float:
         return sum(unrealized_pnl(lot.quantity, lot.price, price) for lot in lots)
 
+    @staticmethod
+    def _lone_exit(book: _Book, o: float, h: float, low: float) -> _Ord | None:
+        """The one order this bar can fire, when that is all that can happen in it.
+
+        That is: no market order and no reachable liquidation; exactly one working order the
+        bar reaches (a level at or above the low for one that fires at or below it, at or
+        below the high otherwise), a LIMIT or STOP_MARKET that is reduce-only, covers the whole
+        position (so the position is flat after it: nothing follows) and was not passed at the
+        open (so it fires at its level, not at the open). The full walk would fire exactly it,
+        at the same point and price, on both paths; anything else takes the full walk.
+        """
+        if book.pending_market:
+            return None
+        liq = book.liq
+        if liq is not None:
+            lots = book.lots
+            if (liq >= low) if position_quantity(lots) > 0 else (liq <= h):
+                return None
+        lone: _Ord | None = None
+        for w in book.working:
+            t = w.type
+            if t is _LIMIT:
+                level: float = w.price  # type: ignore[assignment]
+                below = w.side > 0
+            elif t is _STOP_MARKET:
+                level = w.trigger_price  # type: ignore[assignment]
+                below = w.side < 0
+            else:
+                return None  # STOP_LIMIT (or MARKET): the full walk
+            if (level >= low) if below else (level <= h):
+                if lone is not None:
+                    return None
+                if (level >= o) if below else (level <= o):
+                    return None  # passed at the open
+                lone = w
+        if lone is None or not lone.reduce_only:
+            return None
+        pos = abs(position_quantity(book.lots))
+        if lone.quantity - lone.filled_quantity >= pos - _QTY_EPS:
+            return lone
+        return None
+
     def _ambiguous(self, book: _Book, h: float, low: float) -> bool:
         """Can the path order change this bar's outcome? Only when two things can happen."""
         n = 0
         only: _Ord | None = None
         for o in book.working:
-            if o.type is not _MARKET:
-                level, _ = _level(o)
-                if not low <= level <= h:
+            t = o.type
+            if t is not _MARKET:
+                if t is _LIMIT or (t is _STOP_LIMIT and o.triggered_ns is not None):  # _level
+                    level = o.price
+                else:
+                    level = o.trigger_price
+                if not low <= level <= h:  # type: ignore[operator]
                     continue
             n += 1
             only = o
@@ -1259,28 +1335,27 @@ class VirtualExchange:
             px = slipped_price(point, w.side, self.config.slippage_bps, low, high)
             self._execute(book, sim, ts, w, px, TAKER, point, point)
             return
+        limit: float = w.price  # type: ignore[assignment]
+        if not (breached and w.arriving):  # matching.limit_execution's resting branch
+            self._execute(book, sim, ts, w, limit, MAKER, limit, point)
+            return
         hit = matching.Touch(point, breached)
         ex = matching.limit_execution(
-            w.price,  # type: ignore[arg-type]
-            w.side,
-            hit,
-            w.arriving,
-            self.config.slippage_bps,
-            low,
-            high,
+            limit, w.side, hit, w.arriving, self.config.slippage_bps, low, high
         )
         self._execute(book, sim, ts, w, ex.price, ex.liquidity, ex.reference, point)
 
     def _available_in_sim(self, book: _Book, sim: _Sim, price: float, exclude: str) -> float:
-        upnl = self._position_value(sim.lots, price)
-        margin = position_margin(sim.lots)
+        lots = sim.lots
+        upnl = self._position_value(lots, price) if lots else 0
+        margin = position_margin(lots)
         for b in self._books.values():
             if b is not book and b.lots:
                 q = position_quantity(b.lots)
                 e = entry_price(b.lots)
                 upnl += unrealized_pnl(q, e, b.mark if b.mark is not None else e)
                 margin += position_margin(b.lots)
-        reserved = self._reserved(exclude=exclude, books={book.symbol: sim.orders})
+        reserved = self._reserved(exclude, book, sim.orders)
         return self._wallet + sim.wallet_delta + upnl - margin - reserved
 
     def _execute(
@@ -1436,7 +1511,7 @@ class VirtualExchange:
             None,  # stop_loss
             None,  # take_profit
             None,  # client_order_id
-            next_status(oid, None, OrderEvent.ACCEPTED),
+            _ACCEPTED,  # next_status(None, ACCEPTED), looked up once
             ts,  # created_ns
             ts,  # live_from_ns
             0.0,  # filled_quantity

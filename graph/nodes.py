@@ -325,7 +325,9 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
             continue
         assert isinstance(out, Review)
         raised += [(rid, d.model_dump()) for d in out.interrupts]
-    adm = protocol.admit(raised, roster=roster, budgets=budgets, spent=spent, turns=turns)
+    adm = protocol.admit(
+        raised, roster=roster, budgets=budgets, spent=spent, turns=turns, earlier=history
+    )
     n = len(history)
     pending, refused = [], []
     for d in adm.admitted:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agents.roles import Roster
+from agents.schemas import ASK_ONCE
 from graph.state import MEETING_BUDGET_KEY
 
 EndedBy = Literal["convergence", "budget", "rounds"]
@@ -68,8 +69,18 @@ def admit(
     budgets: Budgets,
     spent: Mapping[str, int],
     turns: Sequence[Mapping[str, Any]],
+    earlier: Sequence[Mapping[str, Any]] = (),
 ) -> Admission:
-    """Admit ``(raiser, draft)`` pairs in order, charging the budgets; refuse the rest."""
+    """Admit ``(raiser, draft)`` pairs in order, charging the budgets; refuse the rest.
+
+    ``earlier`` is the meeting's interrupts so far: a clarify or reframe that a seat already
+    had answered by the same role is refused ("asked and answered") and costs nothing.
+    """
+    answered = {
+        (str(i["by"]), str(i["kind"]), str(i.get("target_role"))): str(i["id"])
+        for i in earlier
+        if i.get("status") == "resolved" and i.get("kind") in ASK_ONCE
+    }
     spent_now = dict(spent)
     by_id = {str(t["id"]): t for t in turns}
     current = {str(t["id"]) for t in latest_turns(turns).values()}
@@ -85,6 +96,9 @@ def admit(
             reason = f"refused: {by} may not raise {d.get('kind')}"
         elif target is None:
             reason = f"refused: no turn {d.get('target')!r}"
+        elif (by, str(d.get("kind")), str(target["role"])) in answered:
+            prev = answered[(by, str(d.get("kind")), str(target["role"]))]
+            reason = f"refused: asked and answered in {prev} ({by} {d['kind']} {target['role']})"
         elif d["target"] not in current:
             reason = f"refused: {d['target']} has been revised since"
         elif target["role"] == by:

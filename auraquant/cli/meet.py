@@ -207,10 +207,25 @@ def _store_has(symbol: str) -> None:
 
 
 def _show(result: Any, as_json: bool) -> None:
+    html = _write_view(result)
     if as_json:
-        emit_json(result.model_dump(mode="json"))
+        emit_json({**result.model_dump(mode="json"), "meeting_html": html})
         return
     render(result)
+    if html:
+        console.print(f"meeting view: {html}", highlight=False, soft_wrap=True)
+
+
+def _write_view(result: Any) -> str | None:
+    """``meeting.html`` beside the journal, once the meeting has a journal to show."""
+    from pathlib import Path
+
+    from auraquant.meeting_view import write_meeting_html
+
+    journal = Path(result.run_dir) / "journal.json"
+    return (
+        str(write_meeting_html(journal, execution=result.execution)) if journal.exists() else None
+    )
 
 
 STANCE_STYLE = {"LONG": "green", "SHORT": "red", "FLAT": "yellow"}

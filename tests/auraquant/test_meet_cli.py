@@ -39,6 +39,8 @@ def test_meet_json_is_one_object_with_the_run_dir(home: Path) -> None:
     assert out["execution"]["fills"][0]["ts"] == AT
     assert {i["kind"] for i in out["interrupts"]} >= {"veto_to_revise"}
     assert (Path(out["run_dir"]) / "ailog.ndjson").exists()
+    assert out["meeting_html"] == str(Path(out["run_dir"]) / "meeting.html")
+    assert Path(out["meeting_html"]).exists()
 
 
 def test_meet_prints_a_readable_account(home: Path) -> None:

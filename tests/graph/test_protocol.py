@@ -64,6 +64,30 @@ def test_a_role_cannot_interrupt_itself_or_a_superseded_turn() -> None:
     ]
 
 
+def test_an_answered_question_is_not_asked_again_but_a_veto_may_recur() -> None:
+    budgets = protocol.Budgets.from_roster(ROSTER, 6)
+    turns = [*TURNS, {"id": "market_analyst#2", "role": "market_analyst"},
+             {"id": "technical_analyst#2", "role": "technical_analyst"}]  # fmt: skip
+    earlier = [
+        {"id": "i1", "by": "risk_manager", "kind": "clarify", "target_role": "market_analyst",
+         "status": "resolved"},
+        {"id": "i2", "by": "risk_manager", "kind": "veto_to_revise",
+         "target_role": "technical_analyst", "status": "resolved"},
+    ]  # fmt: skip
+    adm = protocol.admit(
+        [("risk_manager", draft("clarify", "market_analyst#2")),
+         ("risk_manager", draft("veto_to_revise", "technical_analyst#2"))],
+        roster=ROSTER, budgets=budgets, spent={}, turns=turns, earlier=earlier,
+    )  # fmt: skip
+    assert [(a["kind"], a["target"]) for a in adm.admitted] == [
+        ("veto_to_revise", "technical_analyst#2")
+    ]
+    assert [r["reason"] for r in adm.refused] == [
+        "refused: asked and answered in i1 (risk_manager clarify market_analyst)"
+    ]
+    assert adm.spent["risk_manager"] == 1  # the refused question cost nothing
+
+
 def test_the_debate_ends_by_convergence_budget_or_rounds() -> None:
     budgets = protocol.Budgets.from_roster(ROSTER, 2)
     kw = {"budgets": budgets, "roster": ROSTER}
