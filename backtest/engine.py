@@ -5,7 +5,9 @@ nothing: no working order price lies inside the bar, no funding or expiry falls 
 decision is due. The exchange tells us its working levels (``active_levels``); a vectorised
 first-touch search jumps straight to the next bar that matters, and the equity of the skipped
 bars is marked in bulk (wallet + unrealised PnL at each close). Only bars that touch a level,
-carry an event or end in a decision go through ``VirtualExchange.on_bar``.
+carry an event or end in a decision go through the exchange (``on_bar_count``: ``on_bar``
+without building public fills, which are read once at the end with ``fills()``). The cyclic
+garbage collector is paused while a run allocates its records (see ``cyclic_gc_paused``).
 """
 
 from __future__ import annotations
@@ -402,12 +404,11 @@ class _Runner:
         next_report = report_every if self.progress is not None else n + 1
         close_ns = self.close_ns
         ev_seen, ev_bar = -1, n  # memo of the last event time's bar (it changes rarely)
-        active_levels, on_bar, lo, hi = ex.active_levels, ex.on_bar_count, self.lo, self.h
+        level_state, on_bar, lo, hi = ex.level_state, ex.on_bar_count, self.lo, self.h
         while j < n:
             next_dec = decision_idx[ptr]
-            lv = active_levels(sym)
-            ev = lv.next_event_ns
-            if lv.pending_market:
+            below, above, pending, ev = level_state(sym)  # = active_levels(sym)
+            if pending:
                 k = j
             else:
                 stop = next_dec
@@ -419,7 +420,7 @@ class _Runner:
                         stop = ev_bar
                 if stop < j:
                     stop = j
-                k = first_touch(lo, hi, j, stop, lv.below, lv.above)
+                k = first_touch(lo, hi, j, stop, below, above)
             if k >= n:
                 break
             fills = on_bar(
@@ -560,16 +561,18 @@ def run_strategy(
     signal_bars = resample(bars_1m, timeframe)
     if signal_bars.empty:
         raise BacktestInputError(f"timeframe {timeframe!r}: no complete bar in the window")
-    signals = strategy.signals(signal_bars)
-    intents = intents_from_signals(bars_1m, signal_bars, signals, timeframe, quantity)
-    result = run_intents(
-        bars_1m,
-        intents,
-        symbol=symbol,
-        exchange_config=exchange_config,
-        size_fraction=size_fraction,
-        progress=progress,
-    )
+    with cyclic_gc_paused():  # the intents are tens of thousands of records too
+        signals = strategy.signals(signal_bars)
+        intents = intents_from_signals(bars_1m, signal_bars, signals, timeframe, quantity)
+        result = run_intents(
+            bars_1m,
+            intents,
+            symbol=symbol,
+            exchange_config=exchange_config,
+            size_fraction=size_fraction,
+            progress=progress,
+        )
+        del intents
     result.signal_bars = signal_bars
     return result
 

@@ -44,7 +44,7 @@ TICK = 0.1
 FEE = 0.0005
 CASH = 100_000_000.0
 SIZE = 100  # fixed units per position in both engines
-PARAMS = {"fast": 20, "slow": 60, "atr_period": 14, "sl_atr": 2.0, "tp_atr": 3.0}
+PARAMS: dict[str, Any] = {"fast": 20, "slow": 60, "atr_period": 14, "sl_atr": 2.0, "tp_atr": 3.0}
 
 NOTES = [
     "fees: backtesting.py has one commission rate for every fill; here maker_fee = taker_fee = 5 bps "
@@ -59,9 +59,12 @@ NOTES = [
     "exit time is the last bar's close time); backtesting.py's finalize_trades=True re-runs the "
     "last bar and fills the close at that bar's open, stamped with the last bar's time",
     "speed: bars with no working level inside them are skipped in bulk (numpy first-touch "
-    "search); what remains is the virtual exchange's per-event cost (on_bar ~130 us with a "
-    "bracket working, place ~70 us), about 3 exchange bars per trade — see "
-    ".coordination/backtest-needs.md for the profile",
+    "search); what remains is the virtual exchange's per-event cost, about 3 exchange bars and "
+    "one order per trade (entry bar with a bracket ~11 us, stop/target bar ~7 us, decision bar "
+    "<1 us, submit ~6 us), then turning ~34k fills into trades",
+    "timing: each engine's repeats are interleaved (ours, theirs, ours, ...) in one process so "
+    "both see the same machine load; the median is reported. Ours includes building the trade "
+    "list and the summary metrics; backtesting.py's run() includes its stats",
 ]
 
 
@@ -118,9 +121,13 @@ def run_ours(bars: pd.DataFrame) -> tuple[float, list[dict[str, Any]], dict[str,
         }
         for t in res.trades
     ]
+    import exchange.virtual
+
     info = {
         "bars_stepped_through_exchange": res.bars_stepped,
         "return_pct": stats["total_return_pct"],
+        # "mypyc" when the exchange core was compiled (see .coordination/speed-needs.md)
+        "exchange_core": "python" if exchange.virtual.__file__.endswith(".py") else "mypyc",
     }
     return dt, trades, info
 
@@ -182,7 +189,7 @@ def run_backtesting_py(
                 self.sell(size=SIZE, sl=sl, tp=tp)
 
     data = bars.rename(columns=str.capitalize)
-    data.index = data.index.tz_localize(None)
+    data.index = pd.DatetimeIndex(data.index).tz_localize(None)
     bt = Backtest(
         data,
         SmaCrossAtrBT,

@@ -89,7 +89,9 @@ def apply_fill(
         opened = abs(signed_quantity)
         if opened > _EPS * max(1.0, opened):
             posted = opened * price / leverage
-            return FillEffect([Lot(signed_quantity, price, posted)], 0.0, 0.0, opened, 0.0, posted, [])
+            return FillEffect(
+                [Lot(signed_quantity, price, posted)], 0.0, 0.0, opened, 0.0, posted, []
+            )
         return FillEffect([], 0.0, 0.0, 0.0, 0.0, 0.0, [])
     remaining = signed_quantity
     realized = 0.0

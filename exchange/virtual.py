@@ -8,16 +8,18 @@ on plain ``__slots__`` records and converts to the pydantic types only in the pu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from exchange import matching
+from exchange.config import ExchangeConfig
 from exchange.costs import (
     FUNDING_INTERVAL_NS,
     MAKER,
@@ -29,7 +31,7 @@ from exchange.costs import (
     slipped_price,
 )
 from exchange.errors import BarRejected, OrderNotOpen, OrderRejected, UnknownOrder
-from exchange.instruments import Instrument, default_instruments, resolve
+from exchange.instruments import Instrument, resolve
 from exchange.margin import (
     Lot,
     apply_fill,
@@ -53,6 +55,8 @@ from exchange.types import (
     Side,
 )
 
+__all__ = ["ActiveLevels", "ExchangeConfig", "VirtualExchange"]
+
 STATE_VERSION = 1
 _INF = math.inf
 _MARKET = OrderType.MARKET
@@ -60,6 +64,9 @@ _LIMIT = OrderType.LIMIT
 _STOP_MARKET = OrderType.STOP_MARKET
 _STOP_LIMIT = OrderType.STOP_LIMIT
 _QTY_EPS = 1e-12
+# An order's working level is its limit price for a LIMIT or a triggered STOP_LIMIT (firing at or
+# below it for a buy), else its trigger (firing at or below it for a sell). The bar loop inlines
+# this test in several places; CONTRACT.md states the rule.
 _NO_FILLS: list[_FillRec] = []  # shared empty result: never mutated
 _NEW = OrderStatus.NEW
 _ACCEPTED = next_status("", None, OrderEvent.ACCEPTED)
@@ -67,28 +74,6 @@ _PARTIAL = OrderStatus.PARTIALLY_FILLED
 _P_STOP = matching.PRIORITY_STOP
 _P_LIQ = matching.PRIORITY_LIQUIDATION
 _P_OTHER = matching.PRIORITY_OTHER
-
-
-class ExchangeConfig(BaseModel):
-    """The venue's economics and matching policy (frozen: a run's config is part of its id)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    starting_balance: float = Field(default=10_000.0, gt=0, description="USDT")
-    maker_fee: float = Field(
-        default=0.0002, description="rate on resting limits filled at their price"
-    )
-    taker_fee: float = Field(default=0.0006, description="rate on every other fill")
-    slippage_bps: float = Field(
-        default=1.0, ge=0, description="taker fills only, clamped to the bar"
-    )
-    funding_rate: float = Field(default=0.0001, description="per 8 h; > 0 debits longs")
-    maintenance_margin_rate: float = Field(default=0.005, ge=0, lt=1)
-    sl_tp_same_bar: Literal["pessimistic", "optimistic"] = "pessimistic"
-    reject_immediate_stops: bool = Field(
-        default=True, description="reject a stop whose trigger is already passed (Binance -2021)"
-    )
-    instruments: dict[str, Instrument] = Field(default_factory=default_instruments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +185,7 @@ class _Sim:
     liq: float | None
 
 
-def _to_ns(ts: pd.Timestamp | datetime | int, name: str = "ts") -> int:
+def _to_ns(ts: pd.Timestamp | datetime | int | np.integer[Any], name: str = "ts") -> int:
     if isinstance(ts, int | np.integer):
         return int(ts)
     t = ts if isinstance(ts, pd.Timestamp) else pd.Timestamp(ts)
@@ -272,19 +257,6 @@ def _fmt(x: float) -> str:
 
 def _side(sign: int) -> Side:
     return Side.BUY if sign > 0 else Side.SELL
-
-
-def _level(o: _Ord) -> tuple[float, bool]:
-    """An order's working level and whether it fires at or below it."""
-    if o.type is _LIMIT or (o.type is _STOP_LIMIT and o.triggered_ns is not None):
-        return o.price, o.side > 0  # type: ignore[return-value]
-    return o.trigger_price, o.side < 0  # type: ignore[return-value]
-
-
-def _priority(o: _Ord) -> int:
-    if o.type is _STOP_MARKET or (o.type is _STOP_LIMIT and o.triggered_ns is None):
-        return matching.PRIORITY_STOP
-    return matching.PRIORITY_OTHER
 
 
 class VirtualExchange:
@@ -407,7 +379,7 @@ class VirtualExchange:
     def fills(self, symbol: str | None = None) -> list[Fill]:
         recs = [f for f in self._fills if symbol is None or f.symbol == symbol]
         times = _ts_many([f.ts_ns for f in recs])
-        return [self._public_fill(f, t) for f, t in zip(recs, times, strict=True)]
+        return _public_fills(recs, times)
 
     def funding_payments(self, symbol: str | None = None) -> list[FundingPayment]:
         """Every funding settlement, oldest first."""
@@ -435,6 +407,14 @@ class VirtualExchange:
                 book.below, book.above, _ts(book.funding_due), book.pending_market, book.funding_due
             )
         return lv
+
+    def level_state(self, symbol: str) -> tuple[float, float, bool, int | None]:
+        """``active_levels`` as a plain tuple ``(below, above, pending_market, next_event_ns)``,
+        for a loop that asks after every bar it feeds (no object built)."""
+        book = self._books.get(symbol)
+        if book is None:
+            return -_INF, _INF, False, None
+        return book.below, book.above, book.pending_market, book.funding_due
 
     # ------------------------------------------------------------------ order entry
 
@@ -553,7 +533,7 @@ class VirtualExchange:
     def on_bar(
         self,
         symbol: str,
-        ts: pd.Timestamp | datetime | int,
+        ts: pd.Timestamp | datetime | int | np.integer[Any],
         open: float,
         high: float,
         low: float,
@@ -566,12 +546,12 @@ class VirtualExchange:
         liquidation along the intrabar path, then the mark moves to the close.
         """
         recs = self._bar(symbol, ts, open, high, low, close)
-        return [self._public_fill(f) for f in recs] if recs else []
+        return _public_fills(recs, [_ts(f.ts_ns) for f in recs]) if recs else []  # type: ignore[misc]
 
     def on_bar_count(
         self,
         symbol: str,
-        ts: pd.Timestamp | datetime | int,
+        ts: pd.Timestamp | datetime | int | np.integer[Any],
         open: float,
         high: float,
         low: float,
@@ -586,7 +566,7 @@ class VirtualExchange:
     def _bar(
         self,
         symbol: str,
-        ts: pd.Timestamp | datetime | int,
+        ts: pd.Timestamp | datetime | int | np.integer[Any],
         open: float,
         high: float,
         low: float,
@@ -619,7 +599,9 @@ class VirtualExchange:
             self._changed()
         return out
 
-    def mark_bar(self, symbol: str, ts: pd.Timestamp | datetime | int, close: float) -> None:
+    def mark_bar(
+        self, symbol: str, ts: pd.Timestamp | datetime | int | np.integer[Any], close: float
+    ) -> None:
         """Record a bar known to touch no active level: only the mark and the clock move.
 
         For callers that skip untouched bars in bulk (see CONTRACT.md "Skipping bars"): call it
@@ -1119,7 +1101,7 @@ class VirtualExchange:
             t = w.type
             if t is _MARKET:
                 return True
-            if t is _LIMIT or (t is _STOP_LIMIT and w.triggered_ns is not None):  # _level
+            if t is _LIMIT or (t is _STOP_LIMIT and w.triggered_ns is not None):  # level: the limit
                 if low <= w.price <= h:  # type: ignore[operator]
                     return True
             elif low <= w.trigger_price <= h:  # type: ignore[operator]
@@ -1205,7 +1187,9 @@ class VirtualExchange:
         for o in book.working:
             t = o.type
             if t is not _MARKET:
-                if t is _LIMIT or (t is _STOP_LIMIT and o.triggered_ns is not None):  # _level
+                if t is _LIMIT or (
+                    t is _STOP_LIMIT and o.triggered_ns is not None
+                ):  # level: the limit
                     level = o.price
                 else:
                     level = o.trigger_price
@@ -1297,7 +1281,7 @@ class VirtualExchange:
                         dist < best_dist
                         or (
                             dist == best_dist
-                            and (_P_LIQ < best_prio or (_P_LIQ == best_prio and 0 < best_seq))
+                            and (best_prio > _P_LIQ or (best_prio == _P_LIQ and best_seq > 0))
                         )
                     ):
                         self._liquidate(book, sim, ts, liq_hit.point)
@@ -1609,7 +1593,9 @@ class VirtualExchange:
             t = w.type
             if t is _MARKET:
                 pending = True
-            elif t is _LIMIT or (t is _STOP_LIMIT and w.triggered_ns is not None):  # _level
+            elif t is _LIMIT or (
+                t is _STOP_LIMIT and w.triggered_ns is not None
+            ):  # level: the limit
                 if w.side > 0:
                     if w.price > below:  # type: ignore[operator]
                         below = w.price  # type: ignore[assignment]
@@ -1677,10 +1663,19 @@ class VirtualExchange:
         )
         return order
 
-    @staticmethod
-    def _public_fill(f: _FillRec, ts: pd.Timestamp | None = None) -> Fill:
-        fill: Fill = _construct(
-            _FILL,
+
+def _public_fills(recs: list[_FillRec], times: list[pd.Timestamp]) -> list[Fill]:
+    """Public ``Fill`` objects (``model_construct`` unrolled: a backtest reads ~10^4 at once)."""
+    names = _FILL[1]
+    cls = Fill
+    new = cls.__new__
+    out: list[Fill] = []
+    append = out.append
+    for f, t in zip(recs, times, strict=True):
+        m = new(cls)
+        _setattr(
+            m,
+            "__dict__",
             {
                 "id": f.id,
                 "order_id": f.order_id,
@@ -1691,17 +1686,21 @@ class VirtualExchange:
                 "fee": f.fee,
                 "liquidity": f.liquidity,
                 "slippage": f.slippage,
-                "ts": _ts(f.ts_ns) if ts is None else ts,
+                "ts": t,
                 "realized_pnl": f.realized_pnl,
                 "reference_price": f.reference_price,
             },
         )
-        return fill
+        _setattr(m, "__pydantic_fields_set__", set(names))
+        _setattr(m, "__pydantic_extra__", None)
+        _setattr(m, "__pydantic_private__", None)
+        append(m)
+    return out
 
 
 def _clone(o: _Ord) -> _Ord:
     """A shallow copy of an order record (one positional call: far cheaper than ``copy.copy``;
-    ``test_clone_copies_every_field`` keeps it in step with the class)."""
+    ``_check_clone`` below keeps it in step with the class)."""
     return _Ord(
         o.id,
         o.seq,
@@ -1731,5 +1730,20 @@ def _clone(o: _Ord) -> _Ord:
     )
 
 
+def _check_clone() -> None:
+    """Refuse to import if ``_clone`` misses or misorders a field of ``_Ord``."""
+    probe = _Ord(
+        "id", 1, "sym", -1, _STOP_LIMIT, 2.0, 3.0, 4.0, True, 5.0, 6.0, 7.0, "client",
+        OrderStatus.PARTIALLY_FILLED, 8, 9, 10.0, 11.0, 12, "parent", "oco", "why", 13, "role",
+        False,
+    )  # fmt: skip
+    copy = _clone(probe)
+    if any(getattr(copy, f.name) != getattr(probe, f.name) for f in dataclasses.fields(_Ord)):
+        raise RuntimeError("exchange.virtual._clone is out of step with _Ord's fields")
+
+
+_check_clone()
+
+
 def _fields(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
