@@ -82,9 +82,12 @@ class _Lot:
     slip_per_unit: float
     ts: datetime
     initial_stop: float | None
+    entry_iso: str = ""  # iso(ts), formatted once when the lot opens
 
 
 def _side_sign(side: Any) -> float:
+    if side == "BUY":  # exchange.types.Side is a StrEnum: Side.BUY == "BUY"
+        return 1.0
     return 1.0 if str(getattr(side, "value", side)).upper() == "BUY" else -1.0
 
 
@@ -107,6 +110,7 @@ def trades_from_fills(
         remaining = float(f.quantity)
         fee_per_unit = f.fee / f.quantity if f.quantity else 0.0
         slip_per_unit = float(f.slippage or 0.0) / f.quantity if f.quantity else 0.0
+        exit_iso = ""
         while remaining > _EPS and lots and (lots[0].qty > 0) != (sign > 0):
             lot = lots[0]
             qty = min(remaining, abs(lot.qty))
@@ -116,13 +120,15 @@ def trades_from_fills(
             exit_fee = fee_per_unit * qty
             net = gross - entry_fee - exit_fee
             risk = abs(lot.price - lot.initial_stop) * qty if lot.initial_stop is not None else 0.0
+            if not exit_iso:
+                exit_iso = iso(f.ts)
             trades.append(
                 Trade(
                     trade_id=len(trades) + 1,
                     symbol=f.symbol,
                     side="LONG" if direction > 0 else "SHORT",
-                    entry_ts=iso(lot.ts),
-                    exit_ts=iso(f.ts),
+                    entry_ts=lot.entry_iso,
+                    exit_ts=exit_iso,
                     quantity=qty,
                     entry_price=lot.price,
                     exit_price=f.price,
@@ -136,7 +142,7 @@ def trades_from_fills(
                     initial_stop=lot.initial_stop,
                     r_multiple=net / risk if risk > 0 else None,
                     exit_reason=role.role if role else "other",
-                    duration_s=(pd.Timestamp(f.ts) - pd.Timestamp(lot.ts)).total_seconds(),
+                    duration_s=(pd.Timestamp(f.ts).value - pd.Timestamp(lot.ts).value) / 1e9,
                 )
             )
             lot.qty -= qty * direction
@@ -152,6 +158,7 @@ def trades_from_fills(
                     slip_per_unit=slip_per_unit,
                     ts=f.ts,
                     initial_stop=role.initial_stop if role else None,
+                    entry_iso=iso(f.ts),
                 )
             )
     return trades
