@@ -23,9 +23,7 @@ def normalize_symbol(value: str) -> str:
     seeded synthetic market. Anything else is refused with the value and the choices."""
     symbol = value.strip().upper()
     if symbol.removeprefix(SYNTH_PREFIX) not in ALLOWED_SYMBOLS:
-        raise ValueError(
-            f"{value!r} is not one of {', '.join(ALLOWED_SYMBOLS)} (or SYNTH-<pair>)"
-        )
+        raise ValueError(f"{value!r} is not one of {', '.join(ALLOWED_SYMBOLS)} (or SYNTH-<pair>)")
     return symbol
 
 
