@@ -6,7 +6,7 @@ export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGSMITH_TRACING := false
 export LANGGRAPH_NO_VERSION_CHECK := 1
 
-.PHONY: demo test lint format typecheck bench studio install clean
+.PHONY: demo test lint format typecheck bench studio install clean native clean-native
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -49,3 +49,15 @@ studio: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .auraquant
+
+# Opt-in compiled exchange core (mypyc; exchange/NATIVE.md): ~1.4x faster backtests, same trades.
+# Pure Python stays the default; `import exchange` refuses a build whose sources changed since.
+NATIVE := $(BIN)/python -c 'import sys; from exchange.native import main; sys.exit(main(sys.argv[1:]))'
+
+native: $(VENV)/.installed-dev clean-native
+	$(NATIVE) build
+	$(NATIVE) check
+
+clean-native:
+	rm -rf build
+	rm -f exchange/*.so exchange/.native-build.json exchange/*.c exchange/*.h *__mypyc*.so

@@ -9,6 +9,9 @@ it, in this process, with the same costs; we print one JSON object:
 
     .venv/bin/python benchmarks/backtest_speed.py [--passes 2] [--repeat 3] [--profile]
 
+After `make native` (the opt-in compiled exchange core, exchange/NATIVE.md) the same command
+reports ``"exchange_core": "mypyc"``; ``--native-required`` refuses to run without it.
+
 Configurations are made to agree as far as the two contracts allow (see ``NOTES`` in the
 output): next-open market fills, stop-loss first when SL and TP share a bar, one fee rate for
 every fill, no slippage or spread, no funding, a fixed 100 units per position, open positions
@@ -121,13 +124,13 @@ def run_ours(bars: pd.DataFrame) -> tuple[float, list[dict[str, Any]], dict[str,
         }
         for t in res.trades
     ]
-    import exchange.virtual
+    from exchange.native import core
 
     info = {
         "bars_stepped_through_exchange": res.bars_stepped,
         "return_pct": stats["total_return_pct"],
-        # "mypyc" when the exchange core was compiled (see .coordination/speed-needs.md)
-        "exchange_core": "python" if exchange.virtual.__file__.endswith(".py") else "mypyc",
+        # "mypyc" after `make native` (exchange/NATIVE.md), "python" by default
+        "exchange_core": core(),
     }
     return dt, trades, info
 
@@ -265,7 +268,22 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per engine (median kept)")
     ap.add_argument("--profile", action="store_true", help="cProfile our engine, top 25 to stderr")
     ap.add_argument("--skip-backtesting-py", action="store_true")
+    ap.add_argument(
+        "--native-required",
+        action="store_true",
+        help="exit 1 before running unless the compiled exchange core is loaded (`make native`)",
+    )
     args = ap.parse_args()
+    if args.native_required:
+        from exchange.native import core
+
+        if core() != "mypyc":
+            print(
+                f"backtest_speed: --native-required but the exchange core is {core()!r}: "
+                "run `make native` first",
+                file=sys.stderr,
+            )
+            sys.exit(1)
 
     bars = load_chain(args.passes)
     n = len(bars)
