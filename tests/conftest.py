@@ -11,7 +11,7 @@ import pytest
 from tools.paths import shared_data_dir
 
 # Placeholder keys: provider constructors insist on one; none of these is a real secret.
-os.environ.setdefault("OPENAI_API_KEY", "sk-placeholder-not-a-key")
+os.environ.setdefault("OPENAI_API_KEY", "placeholder-not-a-key")
 os.environ.setdefault("GOOGLE_API_KEY", "placeholder-not-a-key")
 os.environ.setdefault("LANGSMITH_TRACING", "false")
 os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
