@@ -49,10 +49,18 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def apply_home(settings: Settings) -> None:
-    """Export ``AURAQUANT_HOME``/``AURAQUANT_DATA`` so packages below the shell see ``.env`` too."""
+def load_environment(env_file: Path = Path(".env")) -> Settings:
+    """Load ``.env`` into the process environment (a variable already set wins), then read the
+    settings. The packages below the shell read a few variables straight from the environment
+    (the meeting budget, the model, the secrets the AI log redacts), so ``.env`` must reach
+    them the same way it reaches ``Settings``."""
     import os
 
-    os.environ["AURAQUANT_HOME"] = str(settings.home)
-    if settings.data:
-        os.environ["AURAQUANT_DATA"] = str(settings.data)
+    from dotenv import load_dotenv
+
+    if env_file.is_file():
+        load_dotenv(env_file, override=False)
+    get_settings.cache_clear()
+    settings = get_settings()
+    os.environ.setdefault("AURAQUANT_HOME", str(settings.home))
+    return settings

@@ -10,7 +10,7 @@ from auraquant.cli import demo as demo_cli
 from auraquant.cli import exchange as exchange_cli
 from auraquant.cli import meet as meet_cli
 from auraquant.cli import memo as memo_cli
-from auraquant.settings import apply_home, get_settings
+from auraquant.settings import load_environment
 
 app = typer.Typer(
     name="auraquant",
@@ -24,7 +24,7 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """AuraQuant: agents debate, a risk gate disposes, every step is logged."""
-    apply_home(get_settings())
+    load_environment()
 
 
 app.add_typer(data_cli.app, name="data")

@@ -48,3 +48,25 @@ def test_settings_read_dotenv_and_keep_keys_secret(
     assert s.redis_url == "redis://127.0.0.1:6379/3"
     assert "sk-dotenv-value" not in repr(s) and "sk-dotenv-value" not in str(s.model_dump())
     assert s.secret_values() == ["sk-dotenv-value"]
+
+
+def test_dotenv_reaches_every_package_and_the_redaction_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auraquant.settings import load_environment
+    from graph.ailog import secrets_from_env
+    from graph.context import MeetingContext
+
+    for var in ("AURAQUANT_HOME", "AURAQUANT_MEETING_BUDGET", "WEEX_SECRET_KEY", "REDIS_URL"):
+        monkeypatch.delenv(var, raising=False)  # restored (removed) after the test
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/9")  # the environment wins
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "AURAQUANT_MEETING_BUDGET=2\nWEEX_SECRET_KEY=weex-dotenv-secret-123456\n"
+        "REDIS_URL=redis://127.0.0.1:6379/3\n"
+    )
+    settings = load_environment()
+    assert MeetingContext().budget == 2
+    assert "weex-dotenv-secret-123456" in secrets_from_env()
+    assert settings.redis_url == "redis://127.0.0.1:6379/9"
+    assert settings.home == Path(".auraquant")
