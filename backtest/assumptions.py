@@ -39,11 +39,6 @@ def decision_bar_index(exec_ts_ns: np.ndarray, signal_close_ns: np.ndarray) -> n
     return np.searchsorted(exec_ts_ns, signal_close_ns, side="left").astype(np.int64) - 1
 
 
-def entry_at_next_open(decision_index: int) -> int:
-    """A market order decided after bar k fills at bar k+1's open (never at k's close)."""
-    return decision_index + 1
-
-
 def position_size(equity: float, price: float, size_fraction: float, step: float) -> float:
     """Base quantity worth ``size_fraction`` of current equity at ``price`` (leverage 1),
     rounded down to the contract's size ``step`` (an order off the grid would be rejected)."""

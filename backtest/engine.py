@@ -32,6 +32,8 @@ from exchange.instruments import resolve
 from exchange.margin import unrealized_pnl
 from exchange.types import Fill, OrderPlan, OrderRequest, OrderType, Side
 from exchange.virtual import ExchangeConfig, VirtualExchange
+from tools.candles import resample_arrays, to_frame
+from tools.store import CandleArrays
 from tools.timeutil import iso, timeframe_delta
 
 ENGINE_VERSION = 1
@@ -77,6 +79,7 @@ class BacktestResult:
     intents: int
     intents_ignored: int
     end_of_data_close: bool
+    funding: float = 0.0  # Σ funding settled: > 0 received, < 0 paid (quote currency)
     signal_bars: pd.DataFrame | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -138,17 +141,25 @@ def data_fingerprint(bars: pd.DataFrame) -> dict[str, Any]:
 
 
 def resample(bars_1m: pd.DataFrame, timeframe: str) -> pd.DataFrame:
-    """Strategy-timeframe bars from 1m bars (open-labelled); an unfinished last bar is dropped."""
+    """Strategy-timeframe bars from 1m bars, by the store's own resampler
+    (``tools.candles.resample_arrays``): epoch-aligned, open-labelled, and a window the 1m data
+    does not cover from end to end (a partial first or last bar) is dropped, so a strategy sees
+    exactly the bars ``load_candles`` would give it at that timeframe."""
     if timeframe == "1m":
         return bars_1m
-    step = timeframe_delta(timeframe)
-    out = (
-        bars_1m.resample(step, label="left", closed="left")
-        .agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
-        .dropna(subset=["open"])
+    fine = CandleArrays(
+        ts=ns_index(bars_1m.index),
+        open=bars_1m["open"].to_numpy(dtype=np.float64),
+        high=bars_1m["high"].to_numpy(dtype=np.float64),
+        low=bars_1m["low"].to_numpy(dtype=np.float64),
+        close=bars_1m["close"].to_numpy(dtype=np.float64),
+        volume=(
+            bars_1m["volume"].to_numpy(dtype=np.float64)
+            if "volume" in bars_1m.columns
+            else np.zeros(len(bars_1m))
+        ),
     )
-    last_close = bars_1m.index[-1] + pd.Timedelta(minutes=1)
-    return out[pd.DatetimeIndex(out.index) + step <= last_close]
+    return to_frame(resample_arrays(fine, _MINUTE_NS, timeframe_delta(timeframe).value))
 
 
 # ------------------------------------------------------------------------------------ intents
@@ -270,12 +281,6 @@ def cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _ns(t: Any) -> int | None:
-    if t is None:
-        return None
-    return int(pd.Timestamp(t).value)
 
 
 class _Runner:
@@ -538,6 +543,7 @@ def _run(
         intents=len(intents),
         intents_ignored=runner.ignored,
         end_of_data_close=closed,
+        funding=math.fsum(p.amount for p in ex.funding_payments(symbol)),
         extra={"rejections": runner.rejections},
     )
 

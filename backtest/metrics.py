@@ -36,6 +36,7 @@ class FillLike(Protocol):
     fee: float
     slippage: float
     ts: datetime
+    realized_pnl: float  # gross FIFO PnL the exchange booked on this fill (0 when opening)
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,13 @@ def trades_from_fills(
 ) -> list[Trade]:
     """Pair fills into round trips, first in first out, per symbol.
 
-    Entry fees are charged to the lot pro rata to the quantity closed; exit fees pro rata to the
-    quantity of the closing fill used. ``slippage`` on a fill is its quote-currency cost against
-    the reference price (open, trigger or limit), also shared pro rata.
+    The money comes from the exchange, the pairing from here: a closing fill's gross PnL is its
+    ``realized_pnl`` as the exchange booked it (so a liquidation's loss is capped at the margin
+    exactly as the wallet was), shared over the lots it closes. The FIFO lot matching only says
+    which entry each piece belongs to (times, prices, initial stop). Entry fees are charged to
+    the lot pro rata to the quantity closed; exit fees pro rata to the quantity of the closing
+    fill used. ``slippage`` on a fill is its quote-currency cost against the reference price
+    (open, trigger or limit), also shared pro rata.
     """
     roles = roles or {}
     books: dict[str, deque[_Lot]] = {}
@@ -110,45 +115,54 @@ def trades_from_fills(
         remaining = float(f.quantity)
         fee_per_unit = f.fee / f.quantity if f.quantity else 0.0
         slip_per_unit = float(f.slippage or 0.0) / f.quantity if f.quantity else 0.0
-        exit_iso = ""
+        pieces: list[tuple[_Lot, float, float]] = []  # (lot, quantity closed, direction)
         while remaining > _EPS and lots and (lots[0].qty > 0) != (sign > 0):
             lot = lots[0]
             qty = min(remaining, abs(lot.qty))
             direction = 1.0 if lot.qty > 0 else -1.0
-            gross = (f.price - lot.price) * qty * direction
-            entry_fee = lot.fee_per_unit * qty
-            exit_fee = fee_per_unit * qty
-            net = gross - entry_fee - exit_fee
-            risk = abs(lot.price - lot.initial_stop) * qty if lot.initial_stop is not None else 0.0
-            if not exit_iso:
-                exit_iso = iso(f.ts)
-            trades.append(
-                Trade(
-                    trade_id=len(trades) + 1,
-                    symbol=f.symbol,
-                    side="LONG" if direction > 0 else "SHORT",
-                    entry_ts=lot.entry_iso,
-                    exit_ts=exit_iso,
-                    quantity=qty,
-                    entry_price=lot.price,
-                    exit_price=f.price,
-                    entry_fee=entry_fee,
-                    exit_fee=exit_fee,
-                    fees=entry_fee + exit_fee,
-                    slippage_cost=(lot.slip_per_unit + slip_per_unit) * qty,
-                    gross_pnl=gross,
-                    net_pnl=net,
-                    return_pct=100.0 * net / (lot.price * qty),
-                    initial_stop=lot.initial_stop,
-                    r_multiple=net / risk if risk > 0 else None,
-                    exit_reason=role.role if role else "other",
-                    duration_s=(pd.Timestamp(f.ts).value - pd.Timestamp(lot.ts).value) / 1e9,
-                )
-            )
+            pieces.append((lot, qty, direction))
             lot.qty -= qty * direction
             remaining -= qty
             if abs(lot.qty) <= _EPS * max(1.0, qty):
                 lots.popleft()
+        if pieces:
+            grosses = closed_pnl_split(
+                [(f.price - lot.price) * qty * d for lot, qty, d in pieces],
+                [qty for _, qty, _ in pieces],
+                float(f.realized_pnl),
+            )
+            exit_iso = iso(f.ts)
+            exit_ns = pd.Timestamp(f.ts).value
+            for (lot, qty, direction), gross in zip(pieces, grosses, strict=True):
+                entry_fee = lot.fee_per_unit * qty
+                exit_fee = fee_per_unit * qty
+                net = gross - entry_fee - exit_fee
+                risk = (
+                    abs(lot.price - lot.initial_stop) * qty if lot.initial_stop is not None else 0.0
+                )
+                trades.append(
+                    Trade(
+                        trade_id=len(trades) + 1,
+                        symbol=f.symbol,
+                        side="LONG" if direction > 0 else "SHORT",
+                        entry_ts=lot.entry_iso,
+                        exit_ts=exit_iso,
+                        quantity=qty,
+                        entry_price=lot.price,
+                        exit_price=f.price,
+                        entry_fee=entry_fee,
+                        exit_fee=exit_fee,
+                        fees=entry_fee + exit_fee,
+                        slippage_cost=(lot.slip_per_unit + slip_per_unit) * qty,
+                        gross_pnl=gross,
+                        net_pnl=net,
+                        return_pct=100.0 * net / (lot.price * qty),
+                        initial_stop=lot.initial_stop,
+                        r_multiple=net / risk if risk > 0 else None,
+                        exit_reason=role.role if role else "other",
+                        duration_s=(exit_ns - pd.Timestamp(lot.ts).value) / 1e9,
+                    )
+                )
         if remaining > _EPS:
             lots.append(
                 _Lot(
@@ -162,6 +176,20 @@ def trades_from_fills(
                 )
             )
     return trades
+
+
+def closed_pnl_split(by_price: list[float], quantities: list[float], booked: float) -> list[float]:
+    """Share a closing fill's booked gross PnL over the lots it closed.
+
+    Each lot gets its price PnL ``d x (P_out - P_in) x q`` plus a share, pro rata to ``q``, of
+    whatever the exchange booked differently (a liquidation capped at the margin; float noise
+    otherwise), so the pieces always add up to ``booked``: the wallet's number, not ours.
+    """
+    if len(by_price) == 1:
+        return [booked]
+    gap = booked - math.fsum(by_price)
+    total_qty = math.fsum(quantities)
+    return [p + gap * q / total_qty for p, q in zip(by_price, quantities, strict=True)]
 
 
 def _finite(x: float | None) -> float | None:

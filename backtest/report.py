@@ -112,6 +112,8 @@ def build_report(result: BacktestResult, spec: RunSpec) -> dict[str, Any]:
         result.initial_equity,
         result.bars,
     )
+    # funding moves the wallet but sits on no trade row: Σ net_pnl + funding = final − initial
+    metrics["funding"] = result.funding
     csv_text = equity_csv(result)
     daily = result.equity.resample("1D").last().dropna()
     report = {

@@ -16,6 +16,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from backtest.assumptions import atr_bracket
+from exchange.types import Side
+from tools.indicators import atr_array
+
 
 @dataclass(frozen=True)
 class Signals:
@@ -53,21 +57,15 @@ def sma(close: pd.Series, window: int) -> np.ndarray:
 
 
 def atr(bars: pd.DataFrame, period: int) -> np.ndarray:
-    """Wilder's average true range (recursive, so causal), NaN during the first ``period`` bars."""
-    high = bars["high"].to_numpy(dtype=np.float64)
-    low = bars["low"].to_numpy(dtype=np.float64)
-    close = bars["close"].to_numpy(dtype=np.float64)
-    prev_close = np.empty_like(close)
-    prev_close[:1] = np.nan
-    prev_close[1:] = close[:-1]
-    tr = np.fmax(high - low, np.fmax(np.abs(high - prev_close), np.abs(low - prev_close)))
-    out = (
-        pd.Series(tr)
-        .ewm(alpha=1.0 / period, adjust=False, min_periods=period)
-        .mean()
-        .to_numpy(dtype=np.float64)
+    """Wilder's average true range, the very ATR the memos and the risk gate read
+    (``tools.indicators.atr_array``: seeded with the mean of the first ``period`` true ranges,
+    recursive after, so causal); NaN before index ``period - 1``."""
+    return atr_array(
+        bars["high"].to_numpy(dtype=np.float64),
+        bars["low"].to_numpy(dtype=np.float64),
+        bars["close"].to_numpy(dtype=np.float64),
+        period,
     )
-    return out
 
 
 def crossings(fast: np.ndarray, slow: np.ndarray) -> np.ndarray:
@@ -131,7 +129,9 @@ class SmaCross:
 
 @dataclass(frozen=True)
 class SmaCrossAtr:
-    """SMA cross entries with a bracket: stop ``sl_atr`` ATRs away, target ``tp_atr`` ATRs away.
+    """SMA cross entries with a bracket: stop ``sl_atr`` ATRs away, target ``tp_atr`` ATRs away
+    (``assumptions.atr_bracket``). A cross without a usable ATR (warm-up, or zero on a bar
+    range of zero) is not traded: no entry without its bracket.
 
     After a stop or target fills the strategy waits, flat, for the next cross.
     """
@@ -159,12 +159,16 @@ class SmaCrossAtr:
         entry = crossings(sma(close, self.fast), sma(close, self.slow))
         vol = atr(bars, self.atr_period)
         c = close.to_numpy(dtype=np.float64)
-        sign = entry.astype(np.float64)
-        live = (entry != 0) & np.isfinite(vol)
-        entry = np.where(live, entry, 0).astype(np.int8)
-        sl = np.where(live, c - sign * self.sl_atr * vol, np.nan)
-        tp = np.where(live, c + sign * self.tp_atr * vol, np.nan)
-        return Signals(entry, np.zeros(len(bars), dtype=bool), sl, tp, vol)
+        n = len(bars)
+        sl, tp = _no_levels(n), _no_levels(n)
+        for i in np.flatnonzero(entry).tolist():
+            side = Side.BUY if entry[i] > 0 else Side.SELL
+            stop, target = atr_bracket(side, float(c[i]), float(vol[i]), self.sl_atr, self.tp_atr)
+            if stop is None or target is None:  # ATR unknown (warm-up) or zero: no bracket
+                entry[i] = 0
+                continue
+            sl[i], tp[i] = stop, target
+        return Signals(entry, np.zeros(n, dtype=bool), sl, tp, vol)
 
 
 STRATEGIES: dict[str, Callable[..., Strategy]] = {

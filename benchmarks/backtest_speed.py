@@ -37,8 +37,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backtest.assumptions import level_on_tick
+from backtest.assumptions import atr_bracket, level_on_tick
 from backtest.strategies import SmaCrossAtr, atr, crossings, sma
+from exchange.types import Side
 from tools.paths import shared_data_dir
 
 FILES = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT", "DOGEUSDT", "XRPUSDT", "LTCUSDT")
@@ -175,17 +176,23 @@ def run_backtesting_py(
             a = self.atr[-1]
             if sig == 0 or not np.isfinite(a):
                 return
-            c = self.data.Close[-1]
+            # the same bracket function and tick rounding our strategy and engine use
+            stop, target = atr_bracket(
+                Side.BUY if sig > 0 else Side.SELL,
+                float(self.data.Close[-1]),
+                float(a),
+                p["sl_atr"],
+                p["tp_atr"],
+            )
+            if stop is None or target is None:
+                return
+            sl, tp = level_on_tick(stop, TICK), level_on_tick(target, TICK)
             if sig > 0:
-                sl = level_on_tick(c - p["sl_atr"] * a, TICK)
-                tp = level_on_tick(c + p["tp_atr"] * a, TICK)
                 if self.position.is_long:
                     return
                 self.position.close()
                 self.buy(size=SIZE, sl=sl, tp=tp)
             else:
-                sl = level_on_tick(c + p["sl_atr"] * a, TICK)
-                tp = level_on_tick(c - p["tp_atr"] * a, TICK)
                 if self.position.is_short:
                     return
                 self.position.close()

@@ -107,10 +107,23 @@ class AILogWriter:
 
     def __init__(self, path: Path, secrets: Iterable[str] | None = None) -> None:
         self.path = path
-        self.secrets = list(secrets) if secrets is not None else secrets_from_env()
+        self.secrets: list[str] = []
+        self._known: frozenset[str] = frozenset()
         self._lock = threading.Lock()
+        self.add_secrets(secrets if secrets is not None else secrets_from_env())
         self._fh: Any = None
         self._seq = 0
+
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        """Redact these values too from now on (a second caller of the same run may know
+        secrets the first did not). Longest first, so a secret inside another is not left half
+        redacted."""
+        new = frozenset(v for v in secrets if v) - self._known  # '' would redact everything
+        if not new:
+            return
+        with self._lock:
+            self._known = self._known | new
+            self.secrets = sorted(self._known, key=lambda v: (-len(v), v))
 
     def _open(self) -> Any:
         if self._fh is None:
@@ -175,11 +188,15 @@ class AILogRegistry:
         self.max_open = max_open
 
     def writer(self, path: Path, secrets: Iterable[str] | None = None) -> AILogWriter:
+        """The run's writer; ``secrets`` given for a writer that already exists are added to
+        the ones it redacts (never dropped: a record must not leak what any caller named)."""
         with self._lock:
             w = self._writers.get(path)
             if w is None:
                 w = AILogWriter(path, secrets)
                 self._writers[path] = w
+            elif secrets is not None:
+                w.add_secrets(secrets)
             self._writers.move_to_end(path)
             while len(self._writers) > self.max_open:
                 _, old = self._writers.popitem(last=False)

@@ -235,7 +235,7 @@ def _advance(
 
     svc = services_for(ctx)
     exchange = exchange_for(ctx, svc, state["run_id"])
-    market = market_for(ctx, svc, state["symbol"])
+    market = market_for(ctx, svc, state["symbol"], parse_utc(state["at"]))
     advance_exchange(exchange, market, state["symbol"], parse_utc(state["at"]), bars)
     report = refresh(ExecutionReport.model_validate(execution), exchange)
     return {**state, "execution": report.model_dump(mode="json")}

@@ -34,6 +34,7 @@ from graph import protocol
 from graph.ailog import redact_obj, stage_for
 from graph.context import MeetingContext, coerce_context
 from graph.services import (
+    ExchangeSync,
     MeetingServices,
     ailog_for,
     chat_model_for,
@@ -47,7 +48,7 @@ from graph.services import (
     sync_exchange,
 )
 from graph.state import MeetingState
-from memos.models import Memo
+from memos.models import U_STALE, Memo
 from tools.hashing import git_commit
 from tools.timeutil import iso, parse_utc
 
@@ -211,10 +212,10 @@ def open_meeting(state: MeetingState, ctx: MeetingContext, services: MeetingServ
     at = parse_utc(state["at"])
     meeting_id = _meeting_id(symbol, at)
     run_id = state.get("run_id") or ctx.run_id or f"meet-{meeting_id}"
-    market = market_for(ctx, services, symbol)
+    market = market_for(ctx, services, symbol, at)
     memo = services.memo_builder(symbol, at, market=market, timeframe=ctx.timeframe)
     exchange = exchange_for(ctx, services, run_id)
-    sync_exchange(exchange, market, symbol, at)
+    clock = sync_exchange(exchange, market, symbol, at)
     account = account_summary(exchange)
     data = prompts.memo_data(memo)
     facts = {k: v["value"] for k, v in data["facts"].items()}
@@ -242,11 +243,13 @@ def open_meeting(state: MeetingState, ctx: MeetingContext, services: MeetingServ
             "unknowns": list(data["unknowns"]),
             "headlines": [h["untrusted_text"] for h in data["untrusted_headlines"]],
             "account": account,
+            "exchange_sync": clock.as_log(),
         },
         explanation=(
             f"Opened the {symbol} meeting at {iso(at)}: memo {memo.id} with {len(memo.facts)} facts "
             f"(price {price}, trend {trend}, news bias {bias}) and {len(memo.unknowns)} unknowns; "
             f"account equity {account['equity']}."
+            + (f" Warning: {clock.note}; no order will be placed." if clock.past else "")
         ),
     )
 
@@ -544,31 +547,54 @@ def approval(state: MeetingState, ctx: MeetingContext, services: MeetingServices
 
 
 # --- gate and execution -----------------------------------------------------------------
+def market_blockers(memo: Memo, clock: ExchangeSync) -> list[GateReason]:
+    """Why no order may be sized at all, before the gate: the exchange is already past the
+    meeting (an order would land in its future), or the memo has no usable or no fresh price."""
+    out: list[GateReason] = []
+    if clock.past:
+        out.append(GateReason(rule="R00_clock", message=clock.note, passed=False))
+    price, atr = memo.value("market.price"), memo.value("market.atr_14")
+    if price is None or atr is None or price <= 0 or atr <= 0:
+        out.append(
+            GateReason(rule="R00_market", message=f"no price/ATR in memo {memo.id}", passed=False)
+        )
+    for u in memo.unknowns:
+        if u.id == U_STALE:
+            out.append(
+                GateReason(
+                    rule="R00_market",
+                    message=f"stale data in memo {memo.id} ({u.text}); no order is sized on "
+                    "a stale price",
+                    passed=False,
+                )
+            )
+    return out
+
+
 def gate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
     memo, _ = memo_of(state)
     decision = Decision.model_validate(state["decision"])
     limits = ctx.limits()
-    price, atr = memo.value("market.price"), memo.value("market.atr_14")
     exchange = exchange_for(ctx, services, state["run_id"])
     # a resumed meeting may run in a new process with a new virtual exchange: bring it to `at`
-    sync_exchange(
-        exchange, market_for(ctx, services, memo.symbol), memo.symbol, parse_utc(state["at"])
+    clock = sync_exchange(
+        exchange,
+        market_for(ctx, services, memo.symbol, parse_utc(state["at"])),
+        memo.symbol,
+        parse_utc(state["at"]),
     )
     account = account_state_from_exchange(exchange, limits=limits)
-    if price is None or atr is None or price <= 0 or atr <= 0:
-        result = GateResult(
-            verdict="DENIED",
-            reasons=[
-                GateReason(
-                    rule="R00_market", message=f"no price/ATR in memo {memo.id}", passed=False
-                )
-            ],
-            clamps=[],
-            plan=None,
-        )
+    blockers = market_blockers(memo, clock)
+    if blockers:
+        result = GateResult(verdict="DENIED", reasons=blockers, clamps=[], plan=None)
     else:
         market = MarketSnapshot.model_validate(
-            {"symbol": memo.symbol, "at": memo.at, "price": price, "atr": atr}
+            {
+                "symbol": memo.symbol,
+                "at": memo.at,
+                "price": memo.value("market.price"),
+                "atr": memo.value("market.atr_14"),
+            }
         )  # qty step and tick default from the symbol's contract spec
         result = risk_gate(decision, market, account, limits)
     g = result.model_dump(mode="json")
@@ -581,6 +607,7 @@ def gate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) ->
             "decision": state["decision"],
             "account": account.model_dump(mode="json"),
             "limits": limits.model_dump(mode="json"),
+            "exchange_sync": clock.as_log(),
         },
         output=g,
         explanation=f"Gate {result.verdict}"
@@ -597,15 +624,23 @@ def gate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) ->
 def execute(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
     result = GateResult.model_validate(state["gate"])
     exchange = exchange_for(ctx, services, state["run_id"])
-    sync_exchange(
+    clock = sync_exchange(
         exchange,
-        market_for(ctx, services, state["symbol"]),
+        market_for(ctx, services, state["symbol"], parse_utc(state["at"])),
         state["symbol"],
         parse_utc(state["at"]),
     )
-    report: ExecutionReport = execute_gate_result(
-        result, exchange, client_order_id=state["meeting_id"]
-    )
+    report: ExecutionReport
+    if clock.past and result.verdict != "DENIED" and result.plan is not None:
+        # the exchange moved past the meeting after the gate (a shared or resumed exchange)
+        report = ExecutionReport(
+            client_order_id=state["meeting_id"],
+            symbol=result.plan.symbol,
+            status="NOT_EXECUTED",
+            note=f"not executed: {clock.note}",
+        )
+    else:
+        report = execute_gate_result(result, exchange, client_order_id=state["meeting_id"])
     ex = report.model_dump(mode="json")
     if ctx.journal:
         entry = meeting_journal_entry({**state, "execution": ex}, exchange)
@@ -619,7 +654,7 @@ def execute(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
         update={"execution": ex},
         model="deterministic:exchange.executor",
         input={"plan": state["gate"].get("plan")},
-        output=ex,
+        output={**ex, "exchange_sync": clock.as_log()},
         explanation=f"Execution {report.status}"
         + (
             f": entry {report.entry_order_id}, stop {report.stop_loss_order_id}, target {report.take_profit_order_id}"

@@ -14,12 +14,12 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
@@ -33,6 +33,7 @@ from memos.builder import build_memo
 from memos.market import MarketData
 from memos.models import Memo
 from tools.paths import runs_dir, store_dir
+from tools.timeutil import iso
 
 MemoBuilder = Callable[..., Memo]
 
@@ -54,7 +55,7 @@ class MeetingServices:
 _LOCK = threading.Lock()
 _REGISTRY: dict[str, MeetingServices] = {}
 _DEFAULT = MeetingServices()
-_MARKETS: dict[tuple[str, str], MarketData] = {}
+_MARKETS: OrderedDict[tuple[object, ...], MarketData] = OrderedDict()
 _EXCHANGES: OrderedDict[str, Exchange] = OrderedDict()
 _STRUCTURED: dict[tuple[int, str], Runnable[Any, Any]] = {}
 AILOGS = AILogRegistry()
@@ -90,18 +91,27 @@ def roster_for(services: MeetingServices) -> Roster:
     return services.roster or load_roster()
 
 
-def market_for(ctx: MeetingContext, services: MeetingServices, symbol: str) -> MarketData:
-    """The injected market view, else the store's (loaded once per store and symbol)."""
+def market_for(
+    ctx: MeetingContext,
+    services: MeetingServices,
+    symbol: str,
+    at: pd.Timestamp | None = None,
+) -> MarketData:
+    """The injected market view, else the store's: for each symbol the stored set covering
+    ``at`` (a 2021 meeting gets the 1h history, a 2023 one the 1m bars). Cached by what was
+    chosen and the store's on-disk state, so a write to the store loads afresh."""
     if services.market is not None:
         return services.market
     store = Path(ctx.store).resolve() if ctx.store else store_dir(home_of(ctx))
-    key = (str(store), symbol)
+    key = (symbol, ctx.timeframe, *MarketData.store_key([symbol], store=store, at=at))
     with _LOCK:
         md = _MARKETS.get(key)
     if md is None:
-        md = MarketData.from_store([symbol], store=store).warm([symbol], ctx.timeframe)
+        md = MarketData.from_store([symbol], store=store, at=at).warm([symbol], ctx.timeframe)
         with _LOCK:
             _MARKETS[key] = md
+            while len(_MARKETS) > 8:  # stale keys (older store states) age out
+                _MARKETS.popitem(last=False)
     return md
 
 
@@ -163,20 +173,138 @@ def structured(model: BaseChatModel, schema: type[Any]) -> Runnable[Any, Any]:
     return r
 
 
-def sync_exchange(exchange: Exchange, market: MarketData, symbol: str, at: pd.Timestamp) -> None:
-    """Bring a virtual exchange's clock and mark to ``at`` (the last close at or before it), so an
-    order placed now is priced from what was known then. Real exchanges need nothing."""
-    mark_bar = getattr(exchange, "mark_bar", None)
-    if mark_bar is None or not market.has(symbol):
-        return
-    base = market.base(symbol)
-    n = base.closed(int(at.value))
-    if n == 0:
-        return
-    from exchange.errors import BarRejected
+_MINUTE_NS = 60_000_000_000
+_SEARCH = 4096  # bars scanned per look for the next bar that can change the exchange's state
 
-    with suppress(BarRejected):  # the exchange is already at or past this moment
-        mark_bar(symbol, int(at.value) - 60_000_000_000, float(base.close[n - 1]))
+
+class ExchangeSyncError(RuntimeError):
+    """The virtual exchange cannot be brought to the meeting's moment; never silently ignored."""
+
+
+@dataclass(frozen=True)
+class ExchangeSync:
+    """What bringing the exchange to the meeting's moment did.
+
+    ``past``: the exchange's clock for the symbol is already later than the meeting, so an order
+    placed "now" would land in the exchange's future; the gate and execution refuse it."""
+
+    status: Literal["live", "no_data", "synced", "past"]
+    at: str
+    exchange_now: str | None = None
+    bars_fed: int = 0
+    note: str = ""
+
+    @property
+    def past(self) -> bool:
+        return self.status == "past"
+
+    def as_log(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "at": self.at,
+            "exchange_now": self.exchange_now,
+            "bars_fed": self.bars_fed,
+            "note": self.note,
+        }
+
+
+def _symbol_now(exchange: Any, symbol: str) -> pd.Timestamp | None:
+    now_for = getattr(exchange, "now_for", None)
+    return now_for(symbol) if now_for is not None else None
+
+
+def _blocked(exchange: Any, symbol: str, end_ns: int) -> bool:
+    """Would ``mark_bar`` refuse a bar closing at ``end_ns`` (CONTRACT K3: a pending market
+    order, or funding due before the close)? An exchange that cannot say is tried: its
+    ``mark_bar`` then raises ``BarRejected`` itself."""
+    level_state = getattr(exchange, "level_state", None)
+    if level_state is None:
+        return False
+    _, _, pending, due = level_state(symbol)
+    return bool(pending) or (due is not None and due < end_ns)
+
+
+def _feed(exchange: Any, base: Any, symbol: str, i: int) -> None:
+    exchange.on_bar(symbol, int(base.ts[i]), float(base.open[i]), float(base.high[i]),
+                    float(base.low[i]), float(base.close[i]), float(base.volume[i]))  # fmt: skip
+
+
+def _catch_up(exchange: Any, base: Any, symbol: str, start: int, stop: int) -> int:
+    """Feed bars ``[start, stop)``: every bar that can change the state (touches a resting level,
+    holds funding or a pending market order) through ``on_bar``, the quiet runs between them by
+    one ``mark_bar`` (CONTRACT "Skipping bars": the identical state). Returns bars fed."""
+    level_state = getattr(exchange, "level_state", None)
+    fed = 0
+    i = start
+    while i < stop:
+        if level_state is not None:
+            below, above, pending, due = level_state(symbol)
+            if not pending:
+                hi = min(stop, i + _SEARCH)
+                hit = (base.low[i:hi] <= below) | (base.high[i:hi] >= above)
+                if due is not None:
+                    hit |= base.ts[i:hi] + _MINUTE_NS > due
+                j = i + int(np.argmax(hit)) if hit.any() else hi
+                if j > i:
+                    exchange.mark_bar(symbol, int(base.ts[j - 1]), float(base.close[j - 1]))
+                    i = j
+                    continue
+        _feed(exchange, base, symbol, i)
+        i, fed = i + 1, fed + 1
+    return fed
+
+
+def sync_exchange(
+    exchange: Exchange, market: MarketData, symbol: str, at: pd.Timestamp
+) -> ExchangeSync:
+    """Bring a virtual exchange's clock and mark to ``at`` (the last close at or before it), so an
+    order placed now is priced from what was known then. Real exchanges need nothing.
+
+    Bars since the exchange's last one are fed (funding settles, a pending market order fills,
+    resting stops and targets are matched) rather than jumped over. An exchange already past
+    ``at`` is left alone and reported ``past``; any other refusal is raised.
+    """
+    at_s = iso(at)
+    if getattr(exchange, "mark_bar", None) is None:
+        return ExchangeSync("live", at_s)
+    at_ns = int(at.value)
+    now = _symbol_now(exchange, symbol)
+    now_s = iso(now) if now is not None else None
+    if now is not None and int(now.value) > at_ns:
+        return ExchangeSync(
+            "past",
+            at_s,
+            now_s,
+            note=f"exchange clock {now_s} is past the meeting time {at_s}; "
+            "an order now would land in the exchange's future",
+        )
+    if not market.has(symbol):
+        return ExchangeSync("no_data", at_s, now_s, note=f"no {symbol} bars to sync with")
+    base = market.base(symbol)
+    n = base.closed(at_ns)
+    if n == 0:
+        return ExchangeSync("no_data", at_s, now_s, note=f"no {symbol} bar closed by {at_s}")
+    fed = 0
+    if now is not None and int(now.value) < at_ns:
+        start = int(np.searchsorted(base.ts, int(now.value) - _MINUTE_NS, side="right"))
+        if start < n:
+            if base.bar_ns != _MINUTE_NS and _blocked(
+                exchange, symbol, int(base.ts[n - 1]) + base.bar_ns
+            ):
+                raise ExchangeSyncError(
+                    f"{symbol}: funding or a market order is pending before {at_s} but the "
+                    f"stored bars are {base.timeframe}; the virtual exchange needs 1m bars"
+                )
+            if base.bar_ns == _MINUTE_NS:
+                fed = _catch_up(exchange, base, symbol, start, n)
+    # the clock to `at` itself (across a data hole, or on a fresh exchange): only the mark moves.
+    # Funding that falls in a data hole blocks it and settles on the next real bar (CONTRACT C4).
+    now = _symbol_now(exchange, symbol)
+    behind = now is None or int(now.value) < at_ns
+    if behind and not _blocked(exchange, symbol, at_ns):
+        exchange.mark_bar(symbol, at_ns - _MINUTE_NS, float(base.close[n - 1]))  # type: ignore[attr-defined]
+    now = _symbol_now(exchange, symbol)
+    return ExchangeSync("synced", at_s, iso(now) if now is not None else at_s, bars_fed=fed)
 
 
 def advance_exchange(
@@ -190,8 +318,6 @@ def advance_exchange(
     base = market.base(symbol)
     if base.timeframe != "1m":
         return 0
-    import numpy as np
-
     start = int(np.searchsorted(base.ts, int(at.value), side="left"))
     fed = 0
     for i in range(start, min(start + bars, len(base.ts))):

@@ -21,7 +21,12 @@ from pydantic import BaseModel, ConfigDict
 
 from memos import models as m
 from memos.market import BTC, Bars, MarketData
-from tools.correlation import CorrelationSignal, corr_beta, lead_lag_signal
+from tools.correlation import (
+    CorrelationSignal,
+    adjacent_log_returns,
+    corr_beta,
+    lead_lag_signal,
+)
 from tools.hashing import stable_hash
 from tools.indicators import (
     MIN_BARS,
@@ -110,13 +115,17 @@ def build_memo(
 ) -> m.Memo:
     """The memo for ``symbol`` at ``at`` from bars closed and news published at or before ``at``.
 
-    Without ``market`` the data are loaded from the store (slow: replay should build one
-    :class:`MarketData` and pass it).
+    Without ``market`` the data are loaded from the store, each symbol from the stored set that
+    covers ``at`` (slow: replay should build one :class:`MarketData` and pass it).
     """
     at_ts = parse_utc(at).floor("us")  # Memo.at is a datetime (µs); flooring never adds data
     if market is None:
-        market = MarketData.from_store([symbol])
+        market = MarketData.from_store([symbol], at=at_ts)
     if not market.has(symbol):
+        stored = market.stored_ranges.get(symbol)
+        if stored:
+            have = "; ".join(f"{tf}: {iso(a)} to {iso(b)}" for tf, a, b in stored)
+            raise MemoError(f"at {iso(at_ts)} is outside the stored {symbol} candles ({have})")
         raise MemoError(
             f"symbol {symbol!r} has no candles (have: {', '.join(market.symbols) or 'none'})"
         )
@@ -246,13 +255,16 @@ class _Builder:
         ts, close, vol = base.ts[lo:n], base.close[lo:n], base.volume[lo:n]
         self.h.add(ts, close, vol)
         win = _window(cfg.vol_window_hours)
-        if len(close) >= 3:
-            r = np.diff(np.log(close))
+        # one-bar returns only: the return across a gap (e.g. the 80-minute halt) is not a
+        # one-bar move and would swamp the estimate
+        r = adjacent_log_returns(ts, close, base.bar_ns)
+        r = r[np.isfinite(r)]
+        if len(r) >= 2:
             rv = float(r.std(ddof=1)) * annualisation(timeframe_delta(base.timeframe))
             self.fact(
                 m.F_VOL,
                 "market",
-                f"Realised volatility over the last {win} of {base.timeframe} returns: {rv * 100:.1f} % annualised (365-day year)",
+                f"Realised volatility over the last {win} of {base.timeframe} returns: {rv * 100:.1f} % annualised (365-day year, {len(r)} one-bar returns, none across a gap)",
                 rv,
                 src,
             )

@@ -19,14 +19,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tools.correlation import adjacent_log_returns, align_to
 from tools.sentiment import GENERAL_WEIGHT, clean_title, item_symbols, score_headlines
 from tools.symbols import currencies_to_symbols
 from tools.timeutil import TIMEFRAMES, iso, timeframe_delta
+
+if TYPE_CHECKING:
+    from tools.importer import NewsBatch
+    from tools.validate import CandleBatch
 
 BTC = "BTCUSDT"
 OHLCV = ("open", "high", "low", "close", "volume")
@@ -307,48 +313,82 @@ class MarketData:
         """Load the finest stored bars of ``symbols`` (and BTC) and all news from the store.
 
         With ``at``, each symbol uses the finest stored timeframe whose range covers ``at``
-        (BTC's 1h history of 2017-2021 and its 1m bars of 2023 are different sets).
-        ``stored_ranges`` records every stored (timeframe, first close, last close).
+        (BTC's 1h history of 2017-2021 and its 1m bars of 2023 are different sets); a symbol
+        with no set covering ``at`` is left out. Without ``at`` the finest set is used, whatever
+        its range. ``stored_ranges`` records every stored (timeframe, first close, last close).
         """
-        from tools.candles import stored_timeframes, to_frame
+        from tools.candles import to_frame
         from tools.store import read_candle_set, resolve_store
 
-        wanted = list(dict.fromkeys([*symbols, *([BTC] if with_btc else [])]))
         root = resolve_store(store)
         frames: dict[str, pd.DataFrame] = {}
         tfs: dict[str, str] = {}
         ranges: dict[str, list[tuple[str, pd.Timestamp, pd.Timestamp]]] = {}
-        for sym in wanted:
-            for tf in stored_timeframes(sym, root):
+        for sym in _wanted(symbols, with_btc):
+            ranges[sym] = _stored_ranges(root, sym)
+            tf = _choose(ranges[sym], at)
+            if tf is not None:
                 # the stored set itself: load_candles would resample a finer set over it
-                df = to_frame(read_candle_set(root, sym, tf))
-                if not len(df):
-                    continue
-                bar = timeframe_delta(tf)
-                first, last = df.index[0] + bar, df.index[-1] + bar
-                ranges.setdefault(sym, []).append((tf, first, last))
-                if sym not in frames and (at is None or first <= at <= last):
-                    frames[sym], tfs[sym] = df, tf
+                frames[sym], tfs[sym] = to_frame(read_candle_set(root, sym, tf)), tf
         md_news = None
         if news:
             from tools.news_store import load_news
 
             md_news = load_news("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z", store=root)
         md = cls(candles=frames, news=md_news, timeframes=tfs)
-        md.stored_ranges = ranges
+        md.stored_ranges = {s: r for s, r in ranges.items() if r}
         return md
+
+    @staticmethod
+    def store_key(
+        symbols: Iterable[str],
+        store: Path | None = None,
+        *,
+        at: pd.Timestamp | None = None,
+        with_btc: bool = True,
+    ) -> tuple[object, ...]:
+        """What :meth:`from_store` with these arguments would load, as a hashable key: the
+        chosen (symbol, timeframe) sets and the on-disk state of the candle and news folders.
+
+        Two moments served by the same stored sets share a key; a 2021 and a 2023 moment do
+        not, and any write to the store (in this process or another) changes the key, so a
+        cache of MarketData keyed by it never serves data that do not cover ``at`` or that
+        are out of date. Cheap: stats of a few folders (the candle arrays are cached by
+        :func:`tools.store.read_candle_set`).
+        """
+        from tools.store import (
+            candle_dir,
+            generation,
+            news_dir,
+            resolve_store,
+            stored_news_sets,
+        )
+
+        root = resolve_store(store).resolve()
+        parts: list[object] = [str(root), generation()]
+        for sym in _wanted(symbols, with_btc):
+            tf = _choose(_stored_ranges(root, sym), at)
+            parts.append((sym, tf, _folder_state(candle_dir(root, sym, tf)) if tf else None))
+        for ds in stored_news_sets(root):
+            parts.append((ds, _folder_state(news_dir(root, ds))))
+        return tuple(parts)
 
     @classmethod
     def from_csv_dir(
         cls, data_dir: Path, symbols: Iterable[str], timeframe: str = "1m"
     ) -> MarketData:
-        """Read ``../shared/data``-format CSVs directly (for benchmarks and tests without a store)."""
+        """Read ``../shared/data``-format CSVs directly (for benchmarks and tests without a
+        store), through the importer's validating readers, so they see what an import stores."""
+        from tools.importer import read_candle_csv, read_news_csv
+
         frames = {}
         for sym in symbols:
             path = Path(data_dir) / "candles" / f"{sym}_{timeframe}.csv.gz"
             if path.exists():
-                frames[sym] = read_candle_csv(path)
-        news = [read_news_csv(p) for p in sorted((Path(data_dir) / "news").glob("*.csv.gz"))]
+                frames[sym] = candle_frame(read_candle_csv(path))
+        news = [
+            news_frame(read_news_csv(p)) for p in sorted((Path(data_dir) / "news").glob("*.csv.gz"))
+        ]
         return cls(
             candles=frames,
             news=pd.concat(news, ignore_index=True) if news else None,
@@ -356,20 +396,71 @@ class MarketData:
         )
 
 
-def read_candle_csv(path: Path) -> pd.DataFrame:
-    """A shared-data candle CSV as a frame indexed by bar open time (UTC)."""
-    df = pd.read_csv(path)
-    df.index = pd.DatetimeIndex(pd.to_datetime(df.pop("ts"), utc=True), name="ts")
-    return df.astype("float64")
+def _wanted(symbols: Iterable[str], with_btc: bool) -> list[str]:
+    return list(dict.fromkeys([*symbols, *([BTC] if with_btc else [])]))
 
 
-def read_news_csv(path: Path) -> pd.DataFrame:
-    """A shared-data news CSV with a ``symbols`` list column from its ``currencies``."""
-    df = pd.read_csv(path, keep_default_na=False)
-    df["ts"] = pd.to_datetime(df["ts"], utc=True)
-    df["symbols"] = [currencies_to_symbols(c) for c in df.get("currencies", [""] * len(df))]
-    df["dataset"] = Path(path).name.split(".")[0]
-    return df
+def _stored_ranges(root: Path, symbol: str) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """(timeframe, first bar close, last bar close) of each stored set of ``symbol``, finest first."""
+    from tools.candles import stored_timeframes
+    from tools.store import read_candle_set
+
+    out = []
+    for tf in stored_timeframes(symbol, root):
+        ts = read_candle_set(root, symbol, tf).ts
+        if len(ts):
+            bar = int(timeframe_delta(tf).value)
+            out.append(
+                (
+                    tf,
+                    pd.Timestamp(int(ts[0]) + bar, tz="UTC"),
+                    pd.Timestamp(int(ts[-1]) + bar, tz="UTC"),
+                )
+            )
+    return out
+
+
+def _choose(
+    ranges: list[tuple[str, pd.Timestamp, pd.Timestamp]], at: pd.Timestamp | None
+) -> str | None:
+    """The finest stored timeframe whose range covers ``at`` (the finest of all without ``at``)."""
+    for tf, first, last in ranges:
+        if at is None or first <= at <= last:
+            return tf
+    return None
+
+
+def _folder_state(directory: Path) -> tuple[int, int] | None:
+    try:
+        st = directory.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_ino)
+
+
+def candle_frame(batch: CandleBatch) -> pd.DataFrame:
+    """A validated candle batch as a frame indexed by bar open time (UTC), float64 OHLCV."""
+    index = pd.DatetimeIndex(batch.ts.astype("datetime64[ns]"), name="ts").tz_localize("UTC")
+    return pd.DataFrame(
+        {c: np.asarray(batch.values[c], dtype=np.float64) for c in OHLCV}, index=index
+    )
+
+
+def news_frame(batch: NewsBatch) -> pd.DataFrame:
+    """A validated news batch as a frame (``ts`` = when each headline counts as known)."""
+    t = batch.table
+    return pd.DataFrame(
+        {
+            "ts": pd.DatetimeIndex(
+                t.column("ts").cast(pa.int64()).to_numpy().astype("datetime64[ms]")
+            )
+            .tz_localize("UTC")
+            .as_unit("ns"),
+            **{c: t.column(c).to_pylist() for c in ("title", "source", "url", "symbols")},
+            "dataset": t.column("dataset").to_pylist(),
+            "summary": t.column("summary").to_pylist(),
+        }
+    )
 
 
 def _text(v: object) -> str:
@@ -383,7 +474,7 @@ __all__ = [
     "MarketDataError",
     "NewsItem",
     "NewsView",
-    "read_candle_csv",
-    "read_news_csv",
+    "candle_frame",
+    "news_frame",
     "resample_bars",
 ]

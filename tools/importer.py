@@ -9,6 +9,13 @@ Accepted inputs (a file, or a folder searched recursively):
 * news CSV (``ts,title,source,url,currencies`` + optional ``summary`` and source-specific
   extras), stored under a dataset named after the file (``cryptobuzz``, ``kaggle_cryptonews``).
 
+Date-only headlines: a news ``ts`` of exactly midnight UTC (``00:00:00``, no seconds or fraction)
+is taken to carry a date but no time of day (the Kaggle file has such rows). Counting it as
+published at 00:00 would let a memo at 10:00 that day read a headline that may be from 23:00 —
+look-ahead. So it becomes known at the END of its day: the stored ``ts`` is that day
+``23:59:59``, and the stamp as given is kept in the partition column ``ts_stamped`` (equal to
+``ts`` for every other headline). A 00:00:30 or 00:10 stamp is a real time and is kept.
+
 The order of work is what makes import safe: (1) parse and validate every file, (2) merge with
 what is stored and refuse conflicting values, (3) only then write, one partition at a time via
 temp file + ``os.replace``, skipping partitions whose content is unchanged (so a second import of
@@ -66,6 +73,10 @@ _DATE_SUFFIX = re.compile(r"(_\d{4}-\d{2}(-\d{2})?)+$")
 _DATASET_ALIASES = {"cryptobuzz_reddit_headlines": "cryptobuzz"}
 NEWS_REQUIRED: tuple[str, ...] = ("ts", "title", "source", "url", "currencies")
 _SUFFIXES = (".csv", ".csv.gz", ".json", ".json.gz")
+NS_PER_SECOND = 1_000_000_000
+DATE_ONLY_KNOWN_AFTER_NS = NS_PER_DAY - NS_PER_SECOND  # a date-only headline counts at 23:59:59
+NEWS_PARTITION_SCHEMA = NEWS_SCHEMA.append(pa.field("ts_stamped", NEWS_SCHEMA.field("ts").type))
+"""What a news partition holds: the store's news columns plus ``ts_stamped`` (the file's stamp)."""
 _WRITERS = 4
 
 
@@ -174,13 +185,23 @@ class NewsBatch:
 
     file: str
     dataset: str
-    table: pa.Table  # NEWS_SCHEMA, sorted by ts, title, url
+    table: pa.Table  # NEWS_PARTITION_SCHEMA, sorted by ts, title, url
     rows_in: int
     duplicates_dropped: int
+    date_only: int = 0  # headlines stamped exactly 00:00:00, moved to 23:59:59 of their day
+
+
+def known_from(stamped_ns: np.ndarray) -> np.ndarray:
+    """When each headline counts as known: its stamp, or 23:59:59 that day when the stamp is
+    exactly midnight UTC (date-only; see the module docstring)."""
+    stamped_ns = np.asarray(stamped_ns, dtype=np.int64)
+    midnight = stamped_ns % NS_PER_DAY == 0
+    return np.where(midnight, stamped_ns + DATE_ONLY_KNOWN_AFTER_NS, stamped_ns)
 
 
 def read_news_csv(path: Path, label: str | None = None, dataset: str | None = None) -> NewsBatch:
-    """A news CSV -> validated batch (titles unescaped, symbols tagged)."""
+    """A news CSV -> validated batch (titles unescaped, symbols tagged, date-only stamps moved
+    to the end of their day)."""
     file = label or path.name
     ds = dataset or news_dataset_name(path)
     raw = _open_bytes(path)
@@ -207,7 +228,8 @@ def read_news_csv(path: Path, label: str | None = None, dataset: str | None = No
     summary = list(frame["summary"]) if "summary" in cols else [""] * len(frame)
     df = pd.DataFrame(
         {
-            "ts": ts // 1_000_000,
+            "ts": known_from(ts) // 1_000_000,
+            "ts_stamped": ts // 1_000_000,
             "title": titles,
             "source": list(frame["source"]),
             "url": list(frame["url"]),
@@ -220,19 +242,41 @@ def read_news_csv(path: Path, label: str | None = None, dataset: str | None = No
     df = df.drop_duplicates(subset=["ts", "title", "url"]).sort_values(
         ["ts", "title", "url"], kind="stable"
     )
-    return NewsBatch(file, ds, _news_table(df), rows_in=before, duplicates_dropped=before - len(df))
+    return NewsBatch(
+        file,
+        ds,
+        _news_table(df),
+        rows_in=before,
+        duplicates_dropped=before - len(df),
+        date_only=int((df["ts"] != df["ts_stamped"]).sum()),
+    )
+
+
+def _ms(values: pd.Series) -> pa.Array:
+    return pa.array(values.to_numpy(np.int64), type=pa.int64()).cast(NEWS_SCHEMA.field("ts").type)
 
 
 def _news_table(df: pd.DataFrame) -> pa.Table:
-    arrays = [
-        pa.array(df["ts"].to_numpy(np.int64), type=pa.int64()).cast(NEWS_SCHEMA.field("ts").type)
-    ]
+    """A news frame (``ts``/``ts_stamped`` in int64 ms) -> a partition table."""
+    arrays = [_ms(df["ts"])]
     for name in ("title", "source", "url"):
         arrays.append(pa.array(list(df[name]), type=pa.string()))
     arrays.append(pa.array([list(s) for s in df["symbols"]], type=pa.list_(pa.string())))
     arrays.append(pa.array(list(df["dataset"]), type=pa.string()))
     arrays.append(pa.array(list(df["summary"]), type=pa.string()))
-    return pa.Table.from_arrays(arrays, schema=NEWS_SCHEMA)
+    arrays.append(_ms(df["ts_stamped"]))
+    return pa.Table.from_arrays(arrays, schema=NEWS_PARTITION_SCHEMA)
+
+
+def _stored_news(path: Path) -> pa.Table | None:
+    """A stored news partition in the current layout (older ones lack ``ts_stamped``: their
+    ``ts`` was the stamp as given)."""
+    if not path.exists():
+        return None
+    table = pq.read_table(path)
+    if "ts_stamped" not in table.column_names:
+        table = table.append_column("ts_stamped", table.column("ts"))
+    return table.select(NEWS_PARTITION_SCHEMA.names).cast(NEWS_PARTITION_SCHEMA)
 
 
 def discover(path: Path) -> list[Path]:
@@ -283,6 +327,7 @@ class FileReport(BaseModel):
     missing_bars: int = 0
     zero_volume_bars: int = 0
     gaps: list[Gap] = []
+    date_only_headlines: int = 0  # news stamped exactly 00:00:00, counted from 23:59:59
 
 
 class ImportReport(BaseModel):
@@ -323,6 +368,7 @@ def _news_report(b: NewsBatch) -> FileReport:
         dataset=b.dataset,
         rows=b.rows_in,
         duplicates_dropped=b.duplicates_dropped,
+        date_only_headlines=b.date_only,
         first=iso(pd.Timestamp(int(ts.min()), tz="UTC")),
         last=iso(pd.Timestamp(int(ts.max()), tz="UTC")),
     )
@@ -420,11 +466,14 @@ def _plan_news(store: Path, batches: list[NewsBatch]) -> tuple[list[_Write], int
     for day, part in new.groupby("_day", sort=True):
         path = directory / partition_name(pd.Timestamp(day).value)
         part = part.drop(columns="_day")
-        old: pa.Table | None = pq.read_table(path, schema=NEWS_SCHEMA) if path.exists() else None
+        old = _stored_news(path)
         merged = pd.concat([old.to_pandas(), part], ignore_index=True) if old is not None else part
-        merged = merged.drop_duplicates(subset=["ts", "title", "url"], keep="last")
+        # keyed by the stamp as given: a headline stored before the date-only rule (ts = 00:00)
+        # is replaced by its re-import (ts = 23:59:59), not kept twice
+        merged = merged.drop_duplicates(subset=["ts_stamped", "title", "url"], keep="last")
         merged = merged.sort_values(["ts", "title", "url"], kind="stable").reset_index(drop=True)
-        merged["ts"] = merged["ts"].astype("datetime64[ms, UTC]").astype("int64")
+        for col in ("ts", "ts_stamped"):
+            merged[col] = merged[col].astype("datetime64[ms, UTC]").astype("int64")
         table = _news_table(merged)
         if old is not None and old.equals(table):
             unchanged += 1

@@ -2,6 +2,10 @@
 
 Every news dataset under ``<store>/news/`` is read once, kept sorted by time in memory, and
 sliced per call; the cache is dropped when a dataset folder changes or we write a partition.
+
+``ts`` is when a headline counts as known: the importer stores a date-only stamp (exactly
+00:00:00 UTC) as 23:59:59 of that day and keeps the stamp as given in the partition column
+``ts_stamped`` (not returned here), so slicing by ``ts <= at`` never reads a headline early.
 """
 
 from __future__ import annotations

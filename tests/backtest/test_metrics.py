@@ -35,6 +35,7 @@ class F:
     ts: datetime
     slippage: float = 0.0
     symbol: str = "BTCUSDT"
+    realized_pnl: float = 0.0  # what the exchange booked; the trade builder takes it as given
 
 
 def _t(day: int, hour: int = 12) -> pd.Timestamp:
@@ -77,9 +78,9 @@ def test_fifo_trades_fees_and_r_multiples() -> None:
     fills = [
         F("e1", "BUY", 1, 100.0, 0.10, _t(1)),  # lot A, stop 95
         F("e2", "BUY", 1, 110.0, 0.11, _t(2)),  # lot B, stop 100
-        F("tp", "SELL", 2, 120.0, 0.24, _t(3)),  # closes A then B
+        F("tp", "SELL", 2, 120.0, 0.24, _t(3), realized_pnl=30.0),  # closes A then B
         F("e3", "SELL", 2, 50.0, 0.0, _t(4), slippage=0.2),  # short, stop 55
-        F("sl", "BUY", 2, 55.0, 0.0, _t(5)),
+        F("sl", "BUY", 2, 55.0, 0.0, _t(5), realized_pnl=-10.0),
     ]
     roles = {
         "e1": OrderRole("entry", 95.0),
@@ -104,6 +105,24 @@ def test_fifo_trades_fees_and_r_multiples() -> None:
     assert (c.side, c.gross_pnl, c.r_multiple, c.exit_reason) == ("SHORT", -10.0, -1.0, "stop_loss")
     assert c.slippage_cost == pytest.approx(0.2)
     assert c.return_pct == pytest.approx(-10.0)  # -10 / (50 × 2)
+
+
+def test_trade_pnl_is_what_the_exchange_booked_shared_over_the_lots() -> None:
+    # Two long lots (1 @ 100, 1 @ 110) liquidated together at 40 on a gap. By price the loss
+    # would be -60 and -70 = -130, but the exchange booked -100 (capped at the margin): the
+    # 30 difference is shared pro rata to quantity (15 each), so the pieces add up to -100.
+    fills = [
+        F("e1", "BUY", 1, 100.0, 0.0, _t(1)),
+        F("e2", "BUY", 1, 110.0, 0.0, _t(2)),
+        F("liq", "SELL", 2, 40.0, 0.0, _t(3), realized_pnl=-100.0),
+    ]
+    a, b = trades_from_fills(fills, {"liq": OrderRole("liquidation")})
+    assert (a.gross_pnl, b.gross_pnl) == (pytest.approx(-45.0), pytest.approx(-55.0))
+    assert a.gross_pnl + b.gross_pnl == pytest.approx(-100.0, abs=1e-12)
+    assert (a.exit_price, b.exit_price, a.exit_reason) == (40.0, 40.0, "liquidation")
+    # a single lot takes the booked number as is
+    (c,) = trades_from_fills([fills[0], F("x", "SELL", 1, 40.0, 0.5, _t(3), realized_pnl=-50.0)])
+    assert (c.gross_pnl, c.net_pnl) == (-50.0, -50.5)
 
 
 def _trade(pnl: float, r: float | None = None) -> Trade:

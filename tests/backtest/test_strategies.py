@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.strategies import STRATEGIES, crossings, get_strategy
+from backtest.strategies import STRATEGIES, atr, crossings, get_strategy
+from tools.indicators import atr as memo_atr
 
 
 def random_walk(n: int = 3000, seed: int = 7) -> pd.DataFrame:
@@ -61,6 +62,29 @@ def test_sma_cross_atr_levels_are_atr_multiples_from_the_close() -> None:
     d = float(s.entry[i])
     assert s.stop_loss[i] == pytest.approx(c - d * 1.5 * s.atr[i])
     assert s.take_profit[i] == pytest.approx(c + d * 4.0 * s.atr[i])
+
+
+def test_the_backtest_atr_is_the_memo_atr() -> None:
+    # one ATR in the project: Wilder's, seeded with the mean of the first 14 true ranges
+    bars = random_walk(500, seed=11)
+    ours = atr(bars, 14)
+    np.testing.assert_array_equal(ours, memo_atr(bars, 14).to_numpy())
+    assert np.isnan(ours[:13]).all() and np.isfinite(ours[13:]).all()
+    # seed: true ranges of the first 14 bars (the first is high - low), averaged
+    h, lo, c = (bars[k].to_numpy() for k in ("high", "low", "close"))
+    tr = np.maximum.reduce([h[1:14] - lo[1:14], abs(h[1:14] - c[:13]), abs(lo[1:14] - c[:13])])
+    assert ours[13] == pytest.approx((h[0] - lo[0] + tr.sum()) / 14)
+
+
+def test_a_cross_without_a_usable_atr_is_not_traded() -> None:
+    # ATR(200) is unknown before bar 199: crosses there get no bracket, so no entry either
+    bars = random_walk(400, seed=2)
+    crosses = get_strategy("sma_cross", fast=3, slow=8).signals(bars).entry
+    s = get_strategy("sma_cross_atr", fast=3, slow=8, atr_period=200).signals(bars)
+    assert np.count_nonzero(crosses[:199]) > 0 and np.count_nonzero(s.entry[:199]) == 0
+    assert np.isnan(s.stop_loss[:199]).all()
+    np.testing.assert_array_equal(s.entry[199:], crosses[199:])
+    assert np.isfinite(s.stop_loss[199:][s.entry[199:] != 0]).all()
 
 
 def test_unknown_strategy_and_parameter_are_named() -> None:

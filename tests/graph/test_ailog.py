@@ -11,6 +11,7 @@ import pytest
 from graph.ailog import (
     MAX_EXPLANATION,
     REQUIRED_FIELDS,
+    AILogRegistry,
     AILogWriter,
     read_ailog,
     secrets_from_env,
@@ -57,6 +58,24 @@ def test_configured_secrets_are_redacted(tmp_path: Path, monkeypatch: pytest.Mon
     text = path.read_text()
     assert "secret-123" not in text and "gk-0123456789" not in text
     assert json.loads(text)["explanation"] == "[REDACTED]"
+
+
+def test_a_second_caller_s_secrets_are_added_to_the_run_s_open_writer(tmp_path: Path) -> None:
+    """The registry used to hand back the existing writer and drop the new caller's secrets."""
+    path = tmp_path / "run" / "ailog.ndjson"
+    reg = AILogRegistry()
+    first = reg.writer(path, ["first-secret-value"])
+    second = reg.writer(path, ["second-secret-value", "first-secret-value", ""])
+    assert second is first
+    assert sorted(first.secrets) == ["first-secret-value", "second-secret-value"]  # no '' added
+    assert reg.writer(path, None).secrets == first.secrets  # None adds nothing, drops nothing
+    first.write(
+        run_id="r", node="open", stage="SCAN", model="m", input={"a": "first-secret-value"},
+        output={"b": "second-secret-value"}, explanation="ok",
+    )  # fmt: skip
+    text = path.read_text()
+    assert "secret-value" not in text and text.count("[REDACTED]") == 2
+    reg.close_all()
 
 
 def test_stage_mapping_and_unknown_stage() -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from memos.market import MarketData, read_candle_csv, read_news_csv
+from memos.market import MarketData, candle_frame, news_frame
+from tools.importer import read_candle_csv, read_news_csv
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 
@@ -18,9 +19,12 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 @pytest.fixture(scope="session")
 def real_frames(shared_data: Path) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """(1m candles of BTC/ETH/SOL, all headlines) as DataFrames."""
-    candles = {s: read_candle_csv(shared_data / "candles" / f"{s}_1m.csv.gz") for s in SYMBOLS}
+    candles = {
+        s: candle_frame(read_candle_csv(shared_data / "candles" / f"{s}_1m.csv.gz"))
+        for s in SYMBOLS
+    }
     news = pd.concat(
-        [read_news_csv(p) for p in sorted((shared_data / "news").glob("*.csv.gz"))],
+        [news_frame(read_news_csv(p)) for p in sorted((shared_data / "news").glob("*.csv.gz"))],
         ignore_index=True,
     )
     return candles, news

@@ -10,8 +10,9 @@ import pytest
 
 from memos import models as m
 from memos.builder import MemoError, build_memo
-from memos.market import MarketData, read_candle_csv, read_news_csv
+from memos.market import MarketData, candle_frame, news_frame
 from tools.hashing import stable_hash
+from tools.importer import read_candle_csv, read_news_csv
 
 AT = "2023-04-20T12:00:00Z"
 
@@ -200,10 +201,14 @@ def test_real_memo_reads_like_a_trader_note(real_market) -> None:
 @pytest.mark.data
 def test_hourly_history_set_b_with_kaggle_news(shared_data) -> None:
     candles = {
-        s: read_candle_csv(shared_data / "candles" / f"{s}_1h.csv.gz").loc["2021-10-01":]
+        s: candle_frame(read_candle_csv(shared_data / "candles" / f"{s}_1h.csv.gz")).loc[
+            "2021-10-01":
+        ]
         for s in ("BTCUSDT", "ETHUSDT")
     }
-    news = read_news_csv(shared_data / "news" / "kaggle_cryptonews_2021-10_2021-12.csv.gz")
+    news = news_frame(
+        read_news_csv(shared_data / "news" / "kaggle_cryptonews_2021-10_2021-12.csv.gz")
+    )
     memo = build_memo(
         "ETHUSDT", "2021-11-10T15:30:00Z", market=MarketData(candles=candles, news=news)
     )
