@@ -43,12 +43,23 @@ def ema_array(x: np.ndarray, span: int) -> np.ndarray:
     return out
 
 
+_EWM_FROM = 10_000
+"""Above this many values the recursion runs in pandas' ewm (equal to ~1e-15 relative);
+below it a plain loop is faster than pandas' call overhead (a memo smooths a few hundred)."""
+
+
 def wilder_array(x: np.ndarray, period: int) -> np.ndarray:
     """Wilder's smoothing: SMA of the first ``period`` values, then ``(prev*(p-1)+x)/p``."""
-    vals = np.asarray(x, dtype=np.float64).tolist()
-    out = np.full(len(vals), math.nan)
-    if len(vals) < period:
+    arr = np.asarray(x, dtype=np.float64)
+    out = np.full(len(arr), math.nan)
+    if len(arr) < period:
         return out
+    if len(arr) >= _EWM_FROM:
+        # the same recursion: ewm(alpha=1/p, adjust=False) seeded with the first SMA
+        seeded = np.concatenate(([arr[:period].mean()], arr[period:]))
+        out[period - 1 :] = pd.Series(seeded).ewm(alpha=1.0 / period, adjust=False).mean()
+        return out
+    vals = arr.tolist()
     avg = sum(vals[:period]) / period
     out[period - 1] = avg
     for i in range(period, len(vals)):

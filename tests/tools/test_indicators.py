@@ -141,3 +141,18 @@ def test_trend_label() -> None:
     assert trend_label(7, 8, 9) == "down"
     assert trend_label(9, 10, 8) == "flat"
     assert trend_label(9, None, 8) == "flat"
+
+
+def test_wilder_long_arrays_use_the_same_recursion() -> None:
+    from tools import indicators
+
+    x = np.random.default_rng(3).gamma(2.0, 1.0, indicators._EWM_FROM + 500)
+    fast = indicators.wilder_array(x, 14)
+    loop = np.full(len(x), np.nan)
+    avg = float(x[:14].mean())
+    loop[13] = avg
+    for i in range(14, len(x)):
+        avg = (avg * 13 + x[i]) / 14
+        loop[i] = avg
+    assert np.isnan(fast[:13]).all()
+    np.testing.assert_allclose(fast[13:], loop[13:], rtol=1e-12, atol=0)
