@@ -49,7 +49,6 @@ from tools.store import (
     NEWS_SCHEMA,
     NS_PER_DAY,
     VALUE_COLUMNS,
-    CandleArrays,
     Gap,
     candle_dir,
     candle_table,
@@ -576,8 +575,3 @@ def import_path(
         temp_files_removed=removed,
         seconds=round(time.perf_counter() - started, 3),
     )
-
-
-def arrays_of(batch: CandleBatch) -> CandleArrays:
-    """A validated batch as store arrays (handy for comparisons in tests and tools)."""
-    return CandleArrays(batch.ts, *(batch.values[c] for c in VALUE_COLUMNS))
