@@ -116,17 +116,31 @@ def make_tools(
     news: NewsLoader | None = None,
     *,
     store: Path | None = None,
+    not_after: pd.Timestamp | None = None,
 ) -> list[BaseTool]:
     """The four tools: technical_indicators, btc_correlation_signal, news_sentiment,
-    universe_ranking."""
+    universe_ranking.
+
+    ``not_after`` is the meeting's moment: a model that asks about a later ``at`` gets a
+    ToolException, so a tool can never hand a meeting data from its future.
+    """
     if candles is None or news is None:
         c, n = store_loaders(store)
         candles, news = candles or c, news or n
     load_c: CandleLoader = candles
     load_n: NewsLoader = news
 
+    def at_of(value: str) -> pd.Timestamp:
+        at_ts = _at(value)
+        if not_after is not None and at_ts > not_after:
+            raise ToolException(
+                f"at: {iso(at_ts)} is after the meeting time {iso(not_after)}; "
+                "the tools see nothing later"
+            )
+        return at_ts
+
     def technical_indicators(symbol: str, at: str, timeframe: str = "1h") -> dict[str, Any]:
-        sym, at_ts = _symbol(symbol), _at(at)
+        sym, at_ts = _symbol(symbol), at_of(at)
         bars = _load(load_c, sym, timeframe, at_ts - 200 * timeframe_delta(timeframe), at_ts)
         if len(bars) == 0:
             raise ToolException(
@@ -145,7 +159,7 @@ def make_tools(
     def btc_correlation_signal(
         symbol: str, at: str, window_minutes: int = 360, max_lag: int = 5
     ) -> dict[str, Any]:
-        sym, at_ts = _symbol(symbol), _at(at)
+        sym, at_ts = _symbol(symbol), at_of(at)
         if sym == BTC:
             raise ToolException(
                 "the BTC lead-lag of BTCUSDT to itself is meaningless; pick another pair"
@@ -174,7 +188,7 @@ def make_tools(
     def news_sentiment(
         symbol: str, at: str, half_life_hours: float = 6.0, window_hours: float = 48.0
     ) -> dict[str, Any]:
-        sym, at_ts = _symbol(symbol), _at(at)
+        sym, at_ts = _symbol(symbol), at_of(at)
         df = load_n(at_ts - pd.Timedelta(hours=window_hours), at_ts)
         if len(df):
             df = df.loc[pd.to_datetime(df["ts"], utc=True) <= at_ts]  # a loader may over-deliver
@@ -186,7 +200,7 @@ def make_tools(
         return out
 
     def universe_ranking(at: str, lookback_hours: float = 24.0) -> dict[str, Any]:
-        at_ts = _at(at)
+        at_ts = at_of(at)
         start = at_ts - pd.Timedelta(hours=lookback_hours)
         frames = {}
         for sym in ALLOWED_SYMBOLS:

@@ -144,6 +144,18 @@ def test_bad_arguments_come_back_as_one_clear_message(name, args, message) -> No
     assert tool.invoke(args) == message
 
 
+def test_a_meeting_s_tools_refuse_a_later_moment() -> None:
+    at = pd.Timestamp(AT)
+    tools = _by_name(make_tools(*honest(_frames()), not_after=at))
+    later = (at + pd.Timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for name in ("technical_indicators", "btc_correlation_signal", "news_sentiment"):
+        assert tools[name].invoke({"symbol": "ETHUSDT", "at": later}) == (
+            f"at: {later} is after the meeting time {AT}; the tools see nothing later"
+        )
+    assert tools["universe_ranking"].invoke({"at": later}).startswith("at: ")
+    assert tools["technical_indicators"].invoke({"symbol": "ETHUSDT", "at": AT})["at"] == AT
+
+
 @pytest.mark.data
 def test_tools_on_the_real_store(real_store) -> None:
     tools = _by_name(make_tools(store=real_store))
