@@ -32,8 +32,7 @@ from exchange.instruments import resolve
 from exchange.margin import unrealized_pnl
 from exchange.types import Fill, OrderPlan, OrderRequest, OrderType, Side
 from exchange.virtual import ExchangeConfig, VirtualExchange
-from tools.candles import resample_arrays, to_frame
-from tools.store import CandleArrays
+from tools.candles import resample_frame
 from tools.timeutil import iso, timeframe_delta
 
 ENGINE_VERSION = 1
@@ -145,21 +144,7 @@ def resample(bars_1m: pd.DataFrame, timeframe: str) -> pd.DataFrame:
     (``tools.candles.resample_arrays``): epoch-aligned, open-labelled, and a window the 1m data
     does not cover from end to end (a partial first or last bar) is dropped, so a strategy sees
     exactly the bars ``load_candles`` would give it at that timeframe."""
-    if timeframe == "1m":
-        return bars_1m
-    fine = CandleArrays(
-        ts=ns_index(bars_1m.index),
-        open=bars_1m["open"].to_numpy(dtype=np.float64),
-        high=bars_1m["high"].to_numpy(dtype=np.float64),
-        low=bars_1m["low"].to_numpy(dtype=np.float64),
-        close=bars_1m["close"].to_numpy(dtype=np.float64),
-        volume=(
-            bars_1m["volume"].to_numpy(dtype=np.float64)
-            if "volume" in bars_1m.columns
-            else np.zeros(len(bars_1m))
-        ),
-    )
-    return to_frame(resample_arrays(fine, _MINUTE_NS, timeframe_delta(timeframe).value))
+    return resample_frame(bars_1m, "1m", timeframe)
 
 
 # ------------------------------------------------------------------------------------ intents

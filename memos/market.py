@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from tools.candles import resample_frame
 from tools.correlation import adjacent_log_returns, align_to
+from tools.news_store import news_table_frame
 from tools.sentiment import GENERAL_WEIGHT, clean_title, item_symbols, score_headlines
 from tools.symbols import currencies_to_symbols
 from tools.timeutil import TIMEFRAMES, iso, timeframe_delta
@@ -118,20 +119,10 @@ def infer_timeframe(frame: pd.DataFrame) -> str:
 
 
 def resample_bars(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
-    """OHLCV bars at ``timeframe`` from finer ones (left-labelled, UTC-aligned, empty bins dropped)."""
-    rule = timeframe_delta(timeframe)
-    g = frame.resample(rule, label="left", closed="left", origin="epoch")
-    out = pd.DataFrame(
-        {
-            "open": g["open"].first(),
-            "high": g["high"].max(),
-            "low": g["low"].min(),
-            "close": g["close"].last(),
-            "volume": g["volume"].sum(),
-            "n": g["close"].count(),
-        }
-    )
-    return out.loc[out["n"] > 0, list(OHLCV)]
+    """OHLCV bars at ``timeframe`` from finer ones, by the store's resampler with its edges kept:
+    the memo slices these by ``at`` (only closed windows), and dropping a window because the
+    data ends inside it would make a memo depend on whether later bars exist."""
+    return resample_frame(frame, infer_timeframe(frame), timeframe, keep_edges=True)
 
 
 def _bars_from_frame(symbol: str, timeframe: str, frame: pd.DataFrame) -> Bars:
@@ -448,19 +439,7 @@ def candle_frame(batch: CandleBatch) -> pd.DataFrame:
 
 def news_frame(batch: NewsBatch) -> pd.DataFrame:
     """A validated news batch as a frame (``ts`` = when each headline counts as known)."""
-    t = batch.table
-    return pd.DataFrame(
-        {
-            "ts": pd.DatetimeIndex(
-                t.column("ts").cast(pa.int64()).to_numpy().astype("datetime64[ms]")
-            )
-            .tz_localize("UTC")
-            .as_unit("ns"),
-            **{c: t.column(c).to_pylist() for c in ("title", "source", "url", "symbols")},
-            "dataset": t.column("dataset").to_pylist(),
-            "summary": t.column("summary").to_pylist(),
-        }
-    )
+    return news_table_frame(batch.table)
 
 
 def _text(v: object) -> str:

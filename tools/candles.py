@@ -32,13 +32,16 @@ _resampled: dict[tuple[Path, int], tuple[CandleArrays, CandleArrays]] = {}
 _lock = threading.Lock()
 
 
-def resample_arrays(fine: CandleArrays, fine_step: int, step: int) -> CandleArrays:
+def resample_arrays(
+    fine: CandleArrays, fine_step: int, step: int, *, keep_edges: bool = False
+) -> CandleArrays:
     """Aggregate sorted fine bars into ``step``-ns windows aligned to the epoch (UTC).
 
     open = first, high = max, low = min, close = last, volume = sum; label = window open,
     left-closed. A window with no fine bars gives no bar (gaps stay gaps). A window that starts
     before the first fine bar or ends after the last fine bar's close is incomplete in the data
-    and is dropped.
+    and is dropped, unless ``keep_edges``: a caller that slices by time afterwards (the memo)
+    keeps them, so whether a bar exists never depends on data after the moment it slices at.
     """
     if step % fine_step != 0:
         raise ValueError(f"cannot resample {fine_step} ns bars into {step} ns windows")
@@ -49,7 +52,6 @@ def resample_arrays(fine: CandleArrays, fine_step: int, step: int) -> CandleArra
     starts = np.flatnonzero(np.r_[True, windows[1:] != windows[:-1]])
     ends = np.r_[starts[1:], len(ts)]
     labels = windows[starts]
-    keep = (labels >= ts[0]) & (labels + step <= ts[-1] + fine_step)
     out = CandleArrays(
         ts=labels,
         open=fine.open[starts],
@@ -58,6 +60,9 @@ def resample_arrays(fine: CandleArrays, fine_step: int, step: int) -> CandleArra
         close=fine.close[ends - 1],
         volume=_sum_volume(fine.volume, starts),
     )
+    if keep_edges:
+        return out
+    keep = (labels >= ts[0]) & (labels + step <= ts[-1] + fine_step)
     return CandleArrays(*(getattr(out, f)[keep] for f in ("ts", *VALUE_COLUMNS)))
 
 
@@ -155,6 +160,27 @@ def to_frame(arrays: CandleArrays) -> pd.DataFrame:
     index = pd.DatetimeIndex(arrays.ts.astype("datetime64[ns]"), name="ts").tz_localize("UTC")
     return pd.DataFrame(
         {c: np.array(arrays.column(c), dtype=np.float64) for c in VALUE_COLUMNS}, index=index
+    )
+
+
+def resample_frame(
+    frame: pd.DataFrame, fine_timeframe: str, timeframe: str, *, keep_edges: bool = False
+) -> pd.DataFrame:
+    """A candle frame at ``fine_timeframe`` resampled to ``timeframe`` by ``resample_arrays``
+    (the one resampler: epoch-aligned, open-labelled; ``keep_edges`` as there).
+    A missing ``volume`` column counts as zero."""
+    if timeframe == fine_timeframe:
+        return frame
+    index = pd.DatetimeIndex(frame.index)
+    ts = (index.tz_convert("UTC") if index.tz is not None else index).as_unit("ns").asi8
+    cols = {
+        c: frame[c].to_numpy(dtype=np.float64) if c in frame.columns else np.zeros(len(frame))
+        for c in VALUE_COLUMNS
+    }
+    fine = CandleArrays(ts=np.asarray(ts, dtype=np.int64), **cols)
+    step = timeframe_delta(fine_timeframe).value
+    return to_frame(
+        resample_arrays(fine, step, timeframe_delta(timeframe).value, keep_edges=keep_edges)
     )
 
 

@@ -47,6 +47,18 @@ def _key(root: Path) -> tuple[object, ...]:
     return tuple(parts)
 
 
+def news_table_frame(table: pa.Table) -> pd.DataFrame:
+    """A news Arrow table (store partitions or an import batch) as the news frame: ``ts`` UTC
+    (when each headline counts as known), then title, source, url, symbols, dataset, summary."""
+    ts = table.column("ts").cast(pa.int64()).to_numpy().astype("datetime64[ms]")
+    return pd.DataFrame(
+        {
+            "ts": pd.DatetimeIndex(ts).tz_localize("UTC").as_unit("ns"),
+            **{c: table.column(c).to_pylist() for c in NEWS_COLUMNS if c != "ts"},
+        }
+    )
+
+
 def _read_all(root: Path) -> tuple[dict[str, FolderSnapshot], pd.DataFrame]:
     snaps: dict[str, FolderSnapshot] = {}
     tables = []
@@ -59,21 +71,7 @@ def _read_all(root: Path) -> tuple[dict[str, FolderSnapshot], pd.DataFrame]:
     if not tables:
         return snaps, _empty()
     table = pa.concat_tables([t.select(list(NEWS_COLUMNS)).cast(NEWS_SCHEMA) for t in tables])
-    df = pd.DataFrame(
-        {
-            "ts": pd.DatetimeIndex(
-                table.column("ts").cast(pa.int64()).to_numpy().astype("datetime64[ms]")
-            )
-            .tz_localize("UTC")
-            .as_unit("ns"),
-            "title": table.column("title").to_pylist(),
-            "source": table.column("source").to_pylist(),
-            "url": table.column("url").to_pylist(),
-            "symbols": table.column("symbols").to_pylist(),
-            "dataset": table.column("dataset").to_pylist(),
-            "summary": table.column("summary").to_pylist(),
-        }
-    )
+    df = news_table_frame(table)
     df = df.sort_values(["ts", "dataset", "title", "url"], kind="stable").reset_index(drop=True)
     return snaps, df
 

@@ -121,3 +121,17 @@ def test_returned_frame_is_a_copy(real_store: Path) -> None:
     assert (b["close"] > 0).all()
     assert list(b.columns) == ["open", "high", "low", "close", "volume"]
     assert all(str(t) == "float64" for t in b.dtypes)
+
+
+def test_keep_edges_keeps_the_partial_first_and_last_windows() -> None:
+    from tools.candles import resample_frame
+
+    idx = pd.date_range("2023-01-01T00:03:00Z", periods=10, freq="1min")  # 00:03 .. 00:12
+    frame = pd.DataFrame(
+        {"open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 1.0}, index=idx
+    )
+    strict = resample_frame(frame, "1m", "5m")
+    kept = resample_frame(frame, "1m", "5m", keep_edges=True)
+    assert [t.strftime("%H:%M") for t in strict.index] == ["00:05"]
+    assert [t.strftime("%H:%M") for t in kept.index] == ["00:00", "00:05", "00:10"]
+    assert kept["volume"].tolist() == [2.0, 5.0, 3.0]
