@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -173,7 +174,7 @@ def run_meeting(
 ) -> MeetingResult:
     """Hold one meeting and return what happened.
 
-    ``advance_bars`` > 0 feeds that many 1-minute bars after ``at`` to a virtual exchange once
+    ``advance_bars`` > 0 feeds that many stored bars after ``at`` to a virtual exchange once
     the graph has finished, so an entry placed at ``at`` shows its fill (it fills at the next
     bar's open); the journal keeps the state at decision time.
     With ``require_approval`` the graph needs a checkpointer (pass ``graph_``) and the result
@@ -235,7 +236,11 @@ def _advance(
 
     svc = services_for(ctx)
     exchange = exchange_for(ctx, svc, state["run_id"])
-    market = market_for(ctx, svc, state["symbol"], parse_utc(state["at"]))
-    advance_exchange(exchange, market, state["symbol"], parse_utc(state["at"]), bars)
+    at = parse_utc(state["at"])
+    market = market_for(ctx, svc, state["symbol"], at)
+    if market.has(state["symbol"]):
+        span = market.base(state["symbol"]).bar_ns
+        until = at + pd.Timedelta(span * bars, unit="ns")
+        advance_exchange(exchange, market, state["symbol"], at, until)
     report = refresh(ExecutionReport.model_validate(execution), exchange)
     return {**state, "execution": report.model_dump(mode="json")}

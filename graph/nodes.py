@@ -29,6 +29,7 @@ from decisions.journal import journal_entry, write_journal
 from decisions.market import MarketSnapshot
 from decisions.risk_gate import risk_gate
 from decisions.schema import Decision, GateReason, GateResult
+from exchange.clock import exchange_now_ns, is_clocked
 from exchange.executor import ExecutionReport, execute_gate_result
 from graph import protocol
 from graph.ailog import redact_obj, stage_for
@@ -232,6 +233,7 @@ def open_meeting(state: MeetingState, ctx: MeetingContext, services: MeetingServ
             "spent": {},
             "revisions": 0,
             "ended_by": "",
+            "exchange_sync": clock.as_log(),
         },
         model="deterministic:memos.build_memo",
         input={"symbol": symbol, "at": iso(at), "timeframe": ctx.timeframe},
@@ -547,6 +549,20 @@ def approval(state: MeetingState, ctx: MeetingContext, services: MeetingServices
 
 
 # --- gate and execution -----------------------------------------------------------------
+def clock_at_meeting(
+    state: MeetingState, ctx: MeetingContext, services: MeetingServices, exchange: Any
+) -> ExchangeSync:
+    """Where the exchange's clock stands for the gate and the executor. ``open`` synced it once;
+    it is synced again only when the exchange is behind the meeting (a meeting resumed in a new
+    process on a fresh exchange), and reported ``past`` when something moved it beyond."""
+    symbol, at = state["symbol"], parse_utc(state["at"])
+    now = exchange_now_ns(exchange, symbol) if is_clocked(exchange) else None
+    rec = state.get("exchange_sync")
+    if rec is not None and (now is None or now == at.value):
+        return ExchangeSync(**rec)
+    return sync_exchange(exchange, market_for(ctx, services, symbol, at), symbol, at)
+
+
 def market_blockers(memo: Memo, clock: ExchangeSync) -> list[GateReason]:
     """Why no order may be sized at all, before the gate: the exchange is already past the
     meeting (an order would land in its future), or the memo has no usable or no fresh price."""
@@ -576,13 +592,7 @@ def gate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) ->
     decision = Decision.model_validate(state["decision"])
     limits = ctx.limits()
     exchange = exchange_for(ctx, services, state["run_id"])
-    # a resumed meeting may run in a new process with a new virtual exchange: bring it to `at`
-    clock = sync_exchange(
-        exchange,
-        market_for(ctx, services, memo.symbol, parse_utc(state["at"])),
-        memo.symbol,
-        parse_utc(state["at"]),
-    )
+    clock = clock_at_meeting(state, ctx, services, exchange)
     account = account_state_from_exchange(exchange, limits=limits)
     blockers = market_blockers(memo, clock)
     if blockers:
@@ -624,12 +634,7 @@ def gate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) ->
 def execute(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
     result = GateResult.model_validate(state["gate"])
     exchange = exchange_for(ctx, services, state["run_id"])
-    clock = sync_exchange(
-        exchange,
-        market_for(ctx, services, state["symbol"], parse_utc(state["at"])),
-        state["symbol"],
-        parse_utc(state["at"]),
-    )
+    clock = clock_at_meeting(state, ctx, services, exchange)
     report: ExecutionReport
     if clock.past and result.verdict != "DENIED" and result.plan is not None:
         # the exchange moved past the meeting after the gate (a shared or resumed exchange)

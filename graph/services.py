@@ -19,13 +19,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from agents.models import cached_chat_model
 from agents.roles import Roster, load_roster
+from exchange.clock import advance
 from exchange.protocol import Exchange
 from graph.ailog import AILogRegistry, AILogWriter, secrets_from_env
 from graph.context import MeetingContext
@@ -173,22 +173,16 @@ def structured(model: BaseChatModel, schema: type[Any]) -> Runnable[Any, Any]:
     return r
 
 
-_MINUTE_NS = 60_000_000_000
-_SEARCH = 4096  # bars scanned per look for the next bar that can change the exchange's state
-
-
-class ExchangeSyncError(RuntimeError):
-    """The virtual exchange cannot be brought to the meeting's moment; never silently ignored."""
-
-
 @dataclass(frozen=True)
 class ExchangeSync:
-    """What bringing the exchange to the meeting's moment did.
+    """What bringing the exchange to the meeting's moment did (``exchange.clock.advance``).
 
     ``past``: the exchange's clock for the symbol is already later than the meeting, so an order
-    placed "now" would land in the exchange's future; the gate and execution refuse it."""
+    placed "now" would land in the exchange's future; the gate and execution refuse it.
+    ``behind``: a pending market order or funding waits for a bar not stored yet (the data ends
+    before the meeting): normal for a carried entry; the order fills on the next stored bar."""
 
-    status: Literal["live", "no_data", "synced", "past"]
+    status: Literal["live", "no_data", "synced", "past", "behind"]
     at: str
     exchange_now: str | None = None
     bars_fed: int = 0
@@ -208,69 +202,23 @@ class ExchangeSync:
         }
 
 
-def _symbol_now(exchange: Any, symbol: str) -> pd.Timestamp | None:
-    now_for = getattr(exchange, "now_for", None)
-    return now_for(symbol) if now_for is not None else None
-
-
-def _blocked(exchange: Any, symbol: str, end_ns: int) -> bool:
-    """Would ``mark_bar`` refuse a bar closing at ``end_ns`` (CONTRACT K3: a pending market
-    order, or funding due before the close)? An exchange that cannot say is tried: its
-    ``mark_bar`` then raises ``BarRejected`` itself."""
-    level_state = getattr(exchange, "level_state", None)
-    if level_state is None:
-        return False
-    _, _, pending, due = level_state(symbol)
-    return bool(pending) or (due is not None and due < end_ns)
-
-
-def _feed(exchange: Any, base: Any, symbol: str, i: int) -> None:
-    exchange.on_bar(symbol, int(base.ts[i]), float(base.open[i]), float(base.high[i]),
-                    float(base.low[i]), float(base.close[i]), float(base.volume[i]))  # fmt: skip
-
-
-def _catch_up(exchange: Any, base: Any, symbol: str, start: int, stop: int) -> int:
-    """Feed bars ``[start, stop)``: every bar that can change the state (touches a resting level,
-    holds funding or a pending market order) through ``on_bar``, the quiet runs between them by
-    one ``mark_bar`` (CONTRACT "Skipping bars": the identical state). Returns bars fed."""
-    level_state = getattr(exchange, "level_state", None)
-    fed = 0
-    i = start
-    while i < stop:
-        if level_state is not None:
-            below, above, pending, due = level_state(symbol)
-            if not pending:
-                hi = min(stop, i + _SEARCH)
-                hit = (base.low[i:hi] <= below) | (base.high[i:hi] >= above)
-                if due is not None:
-                    hit |= base.ts[i:hi] + _MINUTE_NS > due
-                j = i + int(np.argmax(hit)) if hit.any() else hi
-                if j > i:
-                    exchange.mark_bar(symbol, int(base.ts[j - 1]), float(base.close[j - 1]))
-                    i = j
-                    continue
-        _feed(exchange, base, symbol, i)
-        i, fed = i + 1, fed + 1
-    return fed
+def _iso_ns(ns: int | None) -> str | None:
+    return None if ns is None else iso(pd.Timestamp(ns, tz="UTC"))
 
 
 def sync_exchange(
     exchange: Exchange, market: MarketData, symbol: str, at: pd.Timestamp
 ) -> ExchangeSync:
-    """Bring a virtual exchange's clock and mark to ``at`` (the last close at or before it), so an
+    """Bring a virtual exchange's clock and mark to ``at`` over the symbol's stored bars (1m
+    where they exist, else the finest stored), by the one clock ``exchange.clock.advance``: an
     order placed now is priced from what was known then. Real exchanges need nothing.
 
-    Bars since the exchange's last one are fed (funding settles, a pending market order fills,
-    resting stops and targets are matched) rather than jumped over. An exchange already past
-    ``at`` is left alone and reported ``past``; any other refusal is raised.
-    """
+    An exchange already past ``at`` is left alone and reported ``past``."""
     at_s = iso(at)
-    if getattr(exchange, "mark_bar", None) is None:
-        return ExchangeSync("live", at_s)
-    at_ns = int(at.value)
-    now = _symbol_now(exchange, symbol)
-    now_s = iso(now) if now is not None else None
-    if now is not None and int(now.value) > at_ns:
+    bars = market.base(symbol) if market.has(symbol) else None
+    done = advance(exchange, symbol, bars, int(at.value))
+    now_s = _iso_ns(done.now_ns)
+    if done.status == "past":
         return ExchangeSync(
             "past",
             at_s,
@@ -278,50 +226,24 @@ def sync_exchange(
             note=f"exchange clock {now_s} is past the meeting time {at_s}; "
             "an order now would land in the exchange's future",
         )
-    if not market.has(symbol):
-        return ExchangeSync("no_data", at_s, now_s, note=f"no {symbol} bars to sync with")
-    base = market.base(symbol)
-    n = base.closed(at_ns)
-    if n == 0:
+    if done.status == "no_data":
         return ExchangeSync("no_data", at_s, now_s, note=f"no {symbol} bar closed by {at_s}")
-    fed = 0
-    if now is not None and int(now.value) < at_ns:
-        start = int(np.searchsorted(base.ts, int(now.value) - _MINUTE_NS, side="right"))
-        if start < n:
-            if base.bar_ns != _MINUTE_NS and _blocked(
-                exchange, symbol, int(base.ts[n - 1]) + base.bar_ns
-            ):
-                raise ExchangeSyncError(
-                    f"{symbol}: funding or a market order is pending before {at_s} but the "
-                    f"stored bars are {base.timeframe}; the virtual exchange needs 1m bars"
-                )
-            if base.bar_ns == _MINUTE_NS:
-                fed = _catch_up(exchange, base, symbol, start, n)
-    # the clock to `at` itself (across a data hole, or on a fresh exchange): only the mark moves.
-    # Funding that falls in a data hole blocks it and settles on the next real bar (CONTRACT C4).
-    now = _symbol_now(exchange, symbol)
-    behind = now is None or int(now.value) < at_ns
-    if behind and not _blocked(exchange, symbol, at_ns):
-        exchange.mark_bar(symbol, at_ns - _MINUTE_NS, float(base.close[n - 1]))  # type: ignore[attr-defined]
-    now = _symbol_now(exchange, symbol)
-    return ExchangeSync("synced", at_s, iso(now) if now is not None else at_s, bars_fed=fed)
+    if done.status == "behind":
+        return ExchangeSync(
+            "behind",
+            at_s,
+            now_s,
+            done.bars_fed,
+            note=f"a pending order or funding waits for the next stored {symbol} bar",
+        )
+    return ExchangeSync(done.status, at_s, now_s, done.bars_fed)
 
 
 def advance_exchange(
-    exchange: Exchange, market: MarketData, symbol: str, at: pd.Timestamp, bars: int
+    exchange: Exchange, market: MarketData, symbol: str, at: pd.Timestamp, until: pd.Timestamp
 ) -> int:
-    """Feed the next ``bars`` 1-minute bars opened at or after ``at`` (the entry fills at the
-    first one's open). Returns how many were fed; none when the finest bars are not 1m."""
-    on_bar = getattr(exchange, "on_bar", None)
-    if on_bar is None or bars <= 0 or not market.has(symbol):
+    """Move a virtual exchange from ``at`` to ``until`` over the stored bars (an entry placed at
+    ``at`` fills at the next bar's open). Returns how many bars were fed one by one."""
+    if not market.has(symbol):
         return 0
-    base = market.base(symbol)
-    if base.timeframe != "1m":
-        return 0
-    start = int(np.searchsorted(base.ts, int(at.value), side="left"))
-    fed = 0
-    for i in range(start, min(start + bars, len(base.ts))):
-        on_bar(symbol, int(base.ts[i]), float(base.open[i]), float(base.high[i]),
-               float(base.low[i]), float(base.close[i]), float(base.volume[i]))  # fmt: skip
-        fed += 1
-    return fed
+    return advance(exchange, symbol, market.base(symbol), int(until.value)).bars_fed

@@ -25,6 +25,7 @@ class MeetingState(InputState, total=False):
     meeting_id: str
     memo: dict[str, Any]
     account: dict[str, Any]
+    exchange_sync: dict[str, Any]  # what bringing the exchange to `at` did (open, once)
     turns: Annotated[list[dict[str, Any]], operator.add]  # Turn dumps, in speaking order
     interrupts: Annotated[list[dict[str, Any]], operator.add]  # Interrupt dumps, as closed
     round: int  # review rounds held

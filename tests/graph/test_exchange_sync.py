@@ -13,7 +13,7 @@ import pytest
 
 from exchange.types import OrderRequest, OrderType, Side
 from exchange.virtual import VirtualExchange
-from graph.services import ExchangeSyncError, sync_exchange
+from graph.services import sync_exchange
 from memos.market import MarketData
 
 SYM = "BTCUSDT"
@@ -116,7 +116,9 @@ def test_a_fresh_exchange_is_marked_at_the_meeting() -> None:
     assert ex.mark_price(SYM) == bars["close"].iloc[59]
 
 
-def test_pending_funding_with_only_coarse_bars_fails_loud() -> None:
+def test_pending_funding_and_stops_advance_on_coarse_bars_when_no_1m_are_stored() -> None:
+    """The 2017-2021 history is 1h: the exchange must replay on it (each coarse bar is shown to
+    the exchange as its last minute, so its clock after the bar is the bar's close)."""
     fine = _bars(240)
     coarse = (
         fine.resample("5min", label="left", closed="left")
@@ -125,10 +127,21 @@ def test_pending_funding_with_only_coarse_bars_fails_loud() -> None:
     )
     ex = VirtualExchange()
     _long_at(ex, fine, 30)
-    with pytest.raises(ExchangeSyncError) as err:
-        sync_exchange(ex, MarketData(candles={SYM: coarse}), SYM, pd.Timestamp("2023-04-19T09:00Z"))
-    assert str(err.value) == (
-        "BTCUSDT: funding or a market order is pending before 2023-04-19T09:00:00Z but the "
-        "stored bars are 5m; the virtual exchange needs 1m bars"
+    at = pd.Timestamp("2023-04-19T09:00Z")
+    sync = sync_exchange(ex, MarketData(candles={SYM: coarse}), SYM, at)
+    assert sync.status == "synced" and ex.now_for(SYM) == at
+    [pay] = ex.funding_payments(SYM)
+    assert pay.amount == pytest.approx(-0.01 * coarse.loc["2023-04-19T08:00Z", "open"] * 0.0001)
+    assert ex.mark_price(SYM) == coarse["close"].iloc[35]  # the 08:55 bar closed at 09:00
+
+
+def test_a_pending_market_entry_past_the_stored_data_is_carried_not_an_error() -> None:
+    bars = _bars(60)  # data ends 07:00
+    ex = VirtualExchange()
+    ex.feed(SYM, bars)
+    ex.place(OrderRequest(symbol=SYM, side=Side.BUY, type=OrderType.MARKET, quantity=0.01))
+    sync = sync_exchange(
+        ex, MarketData(candles={SYM: bars}), SYM, pd.Timestamp("2023-04-19T08:00Z")
     )
-    assert not ex.funding_payments()
+    assert sync.status == "behind" and not sync.past
+    assert ex.open_orders(SYM) and not ex.positions()  # still waiting for its bar
