@@ -53,6 +53,9 @@ class RiskLimits(BaseModel):
     )
     max_consecutive_losses: int = Field(default=3, ge=1)
     breaker_cooldown: timedelta = Field(default=timedelta(hours=4))
+    max_hold: timedelta = Field(
+        default=timedelta(days=3), description="a position older than this is closed (MANAGE)"
+    )
 
     @field_validator("allowed_symbols")
     @classmethod
@@ -66,7 +69,7 @@ class RiskLimits(BaseModel):
             )
         return v
 
-    @field_validator("min_entry_interval", "breaker_cooldown")
+    @field_validator("min_entry_interval", "breaker_cooldown", "max_hold")
     @classmethod
     def _non_negative(cls, v: timedelta) -> timedelta:
         if v < timedelta(0):

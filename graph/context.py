@@ -64,6 +64,10 @@ class MeetingContext:
     services_key: str | None = None
     """A services bundle registered in-process (``graph.services.register_services``)."""
     journal: bool = True
+    dry_run: bool = False
+    """Hold the meeting and gate it, place nothing (``auraquant meet --dry-run``)."""
+    decide_only: bool = False
+    """End after the decision (QUALIFY): the desk's replay vets and executes it itself."""
     """Write ``runs/<run_id>/journal.json`` when the meeting ends (replay collects its own)."""
 
     def __post_init__(self) -> None:

@@ -68,7 +68,9 @@ def build_meeting_graph(
     )
     g.add_conditional_edges("resolve", _after_debate_step("review", chair.id), ["review", chair.id])
     g.add_edge(chair.id, "validate")
-    g.add_conditional_edges("validate", _after_validate(chair.id), [chair.id, "approval", "gate"])
+    g.add_conditional_edges(
+        "validate", _after_validate(chair.id), [chair.id, "approval", "gate", END]
+    )
     g.add_edge("approval", "gate")
     g.add_edge("gate", "execute")
     g.add_edge("execute", END)
@@ -87,6 +89,8 @@ def _after_validate(chair: str) -> Any:
         if state.get("decision") is None:
             return chair
         ctx = coerce_context(getattr(runtime, "context", None))
+        if ctx.decide_only:
+            return END
         if ctx.require_approval and state["decision"]["action"] != "FLAT":
             return "approval"
         return "gate"

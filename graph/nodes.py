@@ -24,13 +24,11 @@ from pydantic import BaseModel, ValidationError
 from agents import prompts
 from agents.roles import RoleSpec, Roster
 from agents.schemas import DecisionDraft, Interrupt, Outcome, Resolution, Review, Turn, TurnDraft
-from decisions.account import account_state_from_exchange
 from decisions.journal import journal_entry, write_journal
-from decisions.market import MarketSnapshot
-from decisions.risk_gate import risk_gate
-from decisions.schema import Decision, GateReason, GateResult
+from decisions.manage import ManagePlan
+from decisions.schema import Decision, GateResult
 from exchange.clock import exchange_now_ns, is_clocked
-from exchange.executor import ExecutionReport, execute_gate_result
+from exchange.executor import ExecutionReport
 from graph import protocol
 from graph.ailog import redact_obj, stage_for
 from graph.context import MeetingContext, coerce_context
@@ -49,7 +47,8 @@ from graph.services import (
     sync_exchange,
 )
 from graph.state import MeetingState
-from memos.models import U_STALE, Memo
+from graph.vetting import Vetting, carry_out, vet
+from memos.models import Memo
 from tools.hashing import git_commit
 from tools.timeutil import iso, parse_utc
 
@@ -215,9 +214,14 @@ def open_meeting(state: MeetingState, ctx: MeetingContext, services: MeetingServ
     run_id = state.get("run_id") or ctx.run_id or f"meet-{meeting_id}"
     market = market_for(ctx, services, symbol, at)
     memo = services.memo_builder(symbol, at, market=market, timeframe=ctx.timeframe)
-    exchange = exchange_for(ctx, services, run_id)
-    clock = sync_exchange(exchange, market, symbol, at)
-    account = account_summary(exchange)
+    if ctx.decide_only and services.account is not None:
+        # a replay worker: the desk synced its exchange to `at` and sent its account
+        clock = ExchangeSync("desk", iso(at), note="synced by the desk before the meeting")
+        account = services.account
+    else:
+        exchange = exchange_for(ctx, services, run_id)
+        clock = sync_exchange(exchange, market, symbol, at)
+        account = account_summary(exchange)
     data = prompts.memo_data(memo)
     facts = {k: v["value"] for k, v in data["facts"].items()}
     price, trend, bias = facts.get("market.price"), facts.get("tech.trend"), facts.get("news.bias")
@@ -563,68 +567,46 @@ def clock_at_meeting(
     return sync_exchange(exchange, market_for(ctx, services, symbol, at), symbol, at)
 
 
-def market_blockers(memo: Memo, clock: ExchangeSync) -> list[GateReason]:
-    """Why no order may be sized at all, before the gate: the exchange is already past the
-    meeting (an order would land in its future), or the memo has no usable or no fresh price."""
-    out: list[GateReason] = []
-    if clock.past:
-        out.append(GateReason(rule="R00_clock", message=clock.note, passed=False))
-    price, atr = memo.value("market.price"), memo.value("market.atr_14")
-    if price is None or atr is None or price <= 0 or atr <= 0:
-        out.append(
-            GateReason(rule="R00_market", message=f"no price/ATR in memo {memo.id}", passed=False)
-        )
-    for u in memo.unknowns:
-        if u.id == U_STALE:
-            out.append(
-                GateReason(
-                    rule="R00_market",
-                    message=f"stale data in memo {memo.id} ({u.text}); no order is sized on "
-                    "a stale price",
-                    passed=False,
-                )
-            )
-    return out
-
-
 def gate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
     memo, _ = memo_of(state)
     decision = Decision.model_validate(state["decision"])
     limits = ctx.limits()
     exchange = exchange_for(ctx, services, state["run_id"])
     clock = clock_at_meeting(state, ctx, services, exchange)
-    account = account_state_from_exchange(exchange, limits=limits)
-    blockers = market_blockers(memo, clock)
-    if blockers:
-        result = GateResult(verdict="DENIED", reasons=blockers, clamps=[], plan=None)
-    else:
-        market = MarketSnapshot.model_validate(
-            {
-                "symbol": memo.symbol,
-                "at": memo.at,
-                "price": memo.value("market.price"),
-                "atr": memo.value("market.atr_14"),
-            }
-        )  # qty step and tick default from the symbol's contract spec
-        result = risk_gate(decision, market, account, limits)
+    desk = services.desk
+    at = parse_utc(state["at"])
+    vetting = vet(
+        decision,
+        memo,
+        exchange,
+        limits,
+        at=at.to_pydatetime(),
+        past=clock.past,
+        clock_note=clock.note,
+        breaker=None if desk is None else desk.breaker,
+        opened_at=None if desk is None else desk.opened_at(memo.symbol),
+    )
+    result = vetting.gate
     g = result.model_dump(mode="json")
     failed = [f"{r.rule}: {r.message}" for r in result.reasons if not r.passed]
     clamps = [f"{c.field} {c.before}->{c.after} ({c.rule})" for c in result.clamps]
+    manage = None if vetting.manage is None else vetting.manage.model_dump(mode="json")
     return Step(
-        update={"gate": g},
+        update={"gate": g, "manage": manage},
         model="deterministic:decisions.risk_gate",
         input={
             "decision": state["decision"],
-            "account": account.model_dump(mode="json"),
+            "account": vetting.account,
             "limits": limits.model_dump(mode="json"),
             "exchange_sync": clock.as_log(),
         },
-        output=g,
+        output={**g, "manage": manage},
         explanation=f"Gate {result.verdict}"
         + (f"; failed: {'; '.join(failed)}" if failed else "")
         + (f"; clamped: {'; '.join(clamps)}" if clamps else "")
         + (
-            f"; plan {result.plan.side} {result.plan.quantity} x{result.plan.leverage}"
+            f"; plan {result.plan.side} {result.plan.quantity} x{result.plan.leverage}, "
+            f"stop {result.plan.stop_loss}, target {result.plan.take_profit}"
             if result.plan
             else ""
         ),
@@ -633,20 +615,33 @@ def gate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) ->
 
 def execute(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
     result = GateResult.model_validate(state["gate"])
+    manage = state.get("manage")
     exchange = exchange_for(ctx, services, state["run_id"])
     clock = clock_at_meeting(state, ctx, services, exchange)
-    report: ExecutionReport
-    if clock.past and result.verdict != "DENIED" and result.plan is not None:
+    vetting = Vetting(
+        gate=result,
+        account={},
+        manage=None if manage is None else ManagePlan.model_validate(manage),
+    )
+    if clock.past and (result.plan is not None or vetting.manage is not None):
         # the exchange moved past the meeting after the gate (a shared or resumed exchange)
-        report = ExecutionReport(
-            client_order_id=state["meeting_id"],
-            symbol=result.plan.symbol,
-            status="NOT_EXECUTED",
-            note=f"not executed: {clock.note}",
-        )
+        ex: dict[str, Any] = {
+            "kind": "entry" if manage is None else "manage",
+            **ExecutionReport(
+                client_order_id=state["meeting_id"],
+                symbol=state["symbol"],
+                status="NOT_EXECUTED",
+                note=f"not executed: {clock.note}",
+            ).model_dump(mode="json"),
+        }
     else:
-        report = execute_gate_result(result, exchange, client_order_id=state["meeting_id"])
-    ex = report.model_dump(mode="json")
+        ex = carry_out(
+            vetting,
+            exchange,
+            symbol=state["symbol"],
+            client_order_id=state["meeting_id"],
+            dry_run=ctx.dry_run,
+        )
     if ctx.journal:
         entry = meeting_journal_entry({**state, "execution": ex}, exchange)
         write_journal(
@@ -655,20 +650,33 @@ def execute(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
             meta=journal_meta(ctx, state),
             home=home_of(ctx),
         )
+    order_id = ex.get("entry_order_id") or ex.get("order_id")
+    if ex.get("kind") == "manage":
+        explanation = f"Manage {ex.get('action')}: {ex.get('status')}" + (
+            f"; {ex['note']}" if ex.get("note") else ""
+        )
+    else:
+        explanation = (
+            f"Execution {ex['status']}"
+            + (
+                f": entry {ex['entry_order_id']} {ex.get('quantity')} @ "
+                f"{ex.get('entry_price') or 'market'}, stop-loss {ex.get('stop_loss_price')} "
+                f"(order {ex.get('stop_loss_order_id') or 'placed when the entry fills'}), "
+                f"take-profit {ex.get('take_profit_price')} "
+                f"(order {ex.get('take_profit_order_id') or 'placed when the entry fills'})"
+                if ex.get("entry_order_id")
+                else ""
+            )
+            + (f"; {ex['rejection_reason']}" if ex.get("rejection_reason") else "")
+            + (f"; {ex['note']}" if ex.get("note") else "")
+        )
     return Step(
         update={"execution": ex},
         model="deterministic:exchange.executor",
-        input={"plan": state["gate"].get("plan")},
+        input={"plan": state["gate"].get("plan"), "manage": manage},
         output={**ex, "exchange_sync": clock.as_log()},
-        explanation=f"Execution {report.status}"
-        + (
-            f": entry {report.entry_order_id}, stop {report.stop_loss_order_id}, target {report.take_profit_order_id}"
-            if report.entry_order_id
-            else ""
-        )
-        + (f"; {report.rejection_reason}" if report.rejection_reason else "")
-        + (f"; {report.note}" if report.note else ""),
-        order_id=report.entry_order_id,
+        explanation=explanation,
+        order_id=order_id if (order_id and ex.get("status") != "NOTHING") else None,
     )
 
 
@@ -676,7 +684,8 @@ def meeting_journal_entry(state: Mapping[str, Any], exchange: Any = None) -> dic
     """The decision journal's record of one meeting (``decisions.journal`` format)."""
     execution = state.get("execution") or {}
     ids = [
-        execution.get(k) for k in ("entry_order_id", "stop_loss_order_id", "take_profit_order_id")
+        execution.get(k)
+        for k in ("entry_order_id", "stop_loss_order_id", "take_profit_order_id", "order_id")
     ]
     orders = [exchange.get_order(i) for i in ids if i] if exchange is not None else []
     return journal_entry(
@@ -700,7 +709,8 @@ def meeting_journal_entry(state: Mapping[str, Any], exchange: Any = None) -> dic
 def journal_meta(ctx: MeetingContext, state: Mapping[str, Any]) -> dict[str, Any]:
     memo = state.get("memo") or {}
     return {
-        "config": ctx.snapshot() | {"run_id": state.get("run_id"), "home": None},
+        # no run id or home: a rerun in another directory gives the same bytes
+        "config": ctx.snapshot() | {"run_id": None, "home": None},
         "data_hash": memo.get("data_hash"),
         "git_commit": git_commit(),
         "prompt_version": prompts.PROMPT_VERSION,

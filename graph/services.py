@@ -50,6 +50,14 @@ class MeetingServices:
     secrets: list[str] | None = None
     """Values to redact from the AI log (default: the secret env vars that are set)."""
     roster: Roster | None = None
+    desk: Any = None
+    """The desk whose account the meeting trades (``graph.desk.Desk``): its breaker and cycle
+    feed the gate (R04, R05) and the manage rules."""
+    account: dict[str, Any] | None = None
+    """The account summary the seats see, when the meeting has no exchange (a replay worker)."""
+    ailog: AILogWriter | None = None
+    """Where the AI log goes instead of ``runs/<run_id>/ailog.ndjson`` (a replay worker
+    collects its records and the desk writes them in order)."""
 
 
 _LOCK = threading.Lock()
@@ -140,6 +148,8 @@ def _ailog_path(home: str | None, env_home: str | None, run_id: str) -> Path:
 
 
 def ailog_for(ctx: MeetingContext, services: MeetingServices, run_id: str) -> AILogWriter:
+    if services.ailog is not None:
+        return services.ailog
     path = _ailog_path(ctx.home, os.environ.get("AURAQUANT_HOME"), run_id)
     secrets = services.secrets if services.secrets is not None else secrets_from_env()
     return AILOGS.writer(path, secrets)
@@ -182,7 +192,7 @@ class ExchangeSync:
     ``behind``: a pending market order or funding waits for a bar not stored yet (the data ends
     before the meeting): normal for a carried entry; the order fills on the next stored bar."""
 
-    status: Literal["live", "no_data", "synced", "past", "behind"]
+    status: Literal["live", "no_data", "synced", "past", "behind", "desk"]
     at: str
     exchange_now: str | None = None
     bars_fed: int = 0

@@ -39,6 +39,7 @@ class MeetingState(InputState, total=False):
     fallback: str | None  # set when the decision is a recorded FLAT fallback
     approval: dict[str, Any] | None  # the human's answer when approval was required
     gate: dict[str, Any]  # GateResult dump
+    manage: dict[str, Any] | None  # ManagePlan dump when a position was open (hold/close/tighten)
     execution: dict[str, Any]  # ExecutionReport dump
 
 
