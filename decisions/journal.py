@@ -92,11 +92,14 @@ def journal_entry(
 def build_journal(
     run_id: str, entries: Sequence[Mapping[str, Any]], *, meta: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The journal document: run id, metadata (config snapshot, data hash, commit) and meetings."""
+    """The journal document: metadata (config snapshot, data hash, commit) and meetings.
+
+    The run id names the directory, not the content: a rerun of the same meeting in a new run
+    directory (``…-2``) writes the same bytes."""
+    del run_id
     return to_jsonable(
         {
             "schema_version": JOURNAL_SCHEMA_VERSION,
-            "run_id": run_id,
             "meta": dict(meta or {}),
             "meetings": list(entries),
         }

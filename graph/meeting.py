@@ -123,6 +123,7 @@ class MeetingResult(BaseModel):
     approval: dict[str, Any] | None
     pending_approval: dict[str, Any] | None
     gate: dict[str, Any] | None
+    manage: dict[str, Any] | None = None
     execution: dict[str, Any] | None
 
     @classmethod
@@ -147,6 +148,7 @@ class MeetingResult(BaseModel):
             approval=state.get("approval"),
             pending_approval=pending,
             gate=state.get("gate"),
+            manage=state.get("manage"),
             execution=state.get("execution"),
         )
 

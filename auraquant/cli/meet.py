@@ -109,8 +109,23 @@ def meet(
         str, typer.Option("--note", help="With 'resume': a note recorded with the answer.")
     ] = "",
     run_id: Annotated[
-        str | None, typer.Option("--run-id", help="Run directory name (default: meet-SYMBOL-TIME).")
+        str | None,
+        typer.Option(
+            "--run-id",
+            help="Run directory name, [A-Za-z0-9._-]{1,64}, new (default: meet-SYMBOL-TIME, "
+            "with -2, -3… when taken).",
+        ),
     ] = None,
+    desk: Annotated[
+        str,
+        typer.Option(
+            "--desk",
+            help="The desk whose account the meeting trades (its exchange, breaker and ledger).",
+        ),
+    ] = "default",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Hold the meeting and gate it; place nothing.")
+    ] = False,
     json: Annotated[
         bool,
         typer.Option(
@@ -127,7 +142,7 @@ def meet(
             fail("resume: give the THREAD id printed when the meeting paused")
         if approve is None:
             fail("resume: say --approve or --reject")
-        _resume(thread, bool(approve), note, json)
+        _resume(thread, bool(approve), note, json, desk)
         return
     symbol = parse_symbol_option(symbol, "symbol")
     if at is None:
@@ -144,38 +159,81 @@ def meet(
         fail(f"--budget must be >= 0, got {budget}")
     if rounds is not None and rounds < 0:
         fail(f"--rounds must be >= 0, got {rounds}")
+    from auraquant.desks import unique_run_id
+    from graph.desk import DeskError, check_desk_name
+
+    try:
+        check_desk_name(desk)
+        rid = unique_run_id(
+            run_id or f"meet-{symbol}-{at_ts.strftime('%Y%m%dT%H%M%SZ')}", explicit=bool(run_id)
+        )
+    except DeskError as exc:
+        fail(str(exc))
     ctx = MeetingContext(
         model=model or "",
         base_url=base_url,
         budget=-1 if budget is None else budget,
         max_rounds=-1 if rounds is None else rounds,
         require_approval=require_approval or None,
-        run_id=run_id or "",
+        run_id=rid,
+        dry_run=dry_run,
     )
     _store_has(symbol)
     result = _run(
-        lambda g: _meeting(g, symbol, iso(at_ts), ctx), needs_checkpoint=bool(ctx.require_approval)
+        lambda g: _meeting(g, symbol, at_ts, ctx, desk),
+        needs_checkpoint=bool(ctx.require_approval),
     )
     _show(result, json)
 
 
-def _meeting(g: Any, symbol: str, at: str, ctx: Any) -> Any:
+def _meeting(g: Any, symbol: str, at: Any, ctx: Any, desk_name: str) -> Any:
+    """The meeting on the desk's account: sync the desk to ``at``, meet, conclude, save."""
+    from auraquant.desks import open_desk
     from graph.meeting import run_meeting
+    from graph.services import MeetingServices
+    from memos.market import MarketData
+    from tools.paths import store_dir
 
-    return run_meeting(symbol, at, ctx, graph_=g, advance_bars=1)
+    market = MarketData.from_store([symbol], store=store_dir(), at=at)
+    with open_desk(desk_name, ctx.run_id) as desk:
+        desk.sync(symbol, market.base(symbol) if market.has(symbol) else None, at)
+        if not desk.begin(symbol, iso(at)):
+            fail(f"desk {desk_name}: a meeting on {symbol} is already in progress")
+        services = MeetingServices(market=market, exchange=desk.exchange, desk=desk)
+        result = run_meeting(symbol, iso(at), ctx, services=services, graph_=g, advance_bars=1)
+        if result.status == "done":
+            _conclude(desk, result)
+        return result
 
 
-def _resume(thread: str, approve: bool, note: str, as_json: bool) -> None:
+def _conclude(desk: Any, result: Any) -> None:
+    desk.conclude(
+        symbol=result.symbol, at=result.at, meeting_id=result.meeting_id or result.run_id,
+        decision=result.decision, gate=result.gate, manage=result.manage,
+        execution=result.execution, extra={"ended_by": result.ended_by, "run_dir": None},
+    )  # fmt: skip
+
+
+def _resume(thread: str, approve: bool, note: str, as_json: bool, desk_name: str) -> None:
+    from auraquant.desks import open_desk
     from graph.context import MeetingContext
     from graph.meeting import resume_meeting
+    from graph.services import MeetingServices
 
     def go(g: Any) -> Any:
         state = g.get_state({"configurable": {"thread_id": thread}})
         if not state.values:
             fail(f"resume: no meeting with thread id {thread!r} in the checkpoints")
-        return resume_meeting(
-            thread, approve, MeetingContext(), graph_=g, note=note, advance_bars=1
-        )
+        run_id = state.values.get("run_id") or f"resume-{thread}"
+        with open_desk(desk_name, run_id) as desk:
+            services = MeetingServices(exchange=desk.exchange, desk=desk)
+            result = resume_meeting(
+                thread, approve, MeetingContext(run_id=run_id), graph_=g, note=note,
+                services=services, advance_bars=1,
+            )  # fmt: skip
+            if result.status == "done":
+                _conclude(desk, result)
+            return result
 
     _show(_run(go, needs_checkpoint=True), as_json)
 

@@ -75,7 +75,8 @@ def test_identical_inputs_give_identical_bytes(tmp_path: Path) -> None:
 def test_journal_content_round_trips(tmp_path: Path) -> None:
     path = write_journal("run-b", [_entry(), _entry(symbol="ETHUSDT")], home=tmp_path)
     j = read_journal(path)
-    assert j["schema_version"] == 1 and j["run_id"] == "run-b"
+    assert j["schema_version"] == 1 and "run_id" not in j  # the directory names the run
+    assert path.parent.name == "run-b"
     m = j["meetings"][0]
     assert sorted(m) == [
         "at",

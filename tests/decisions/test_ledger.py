@@ -68,11 +68,16 @@ def test_decisions_round_trip_in_time_order_and_survive_a_reopen(ledger: Ledger)
 def test_fills_are_stored_once_and_linked_to_their_decision(ledger: Ledger) -> None:
     ledger.record_decision(_row(1))
     owner = {"O-1": "r1:BTCUSDT:1"}
-    assert ledger.record_fills("default", "r1", [_fill(1, "O-1"), _fill(2, "O-2", -3.5)], owner) == 2
+    assert (
+        ledger.record_fills("default", "r1", [_fill(1, "O-1"), _fill(2, "O-2", -3.5)], owner) == 2
+    )
     assert ledger.record_fills("default", "r1", [_fill(1, "O-1"), _fill(3, "O-1")], owner) == 1
     fills = ledger.fills(run_id="r1")
     assert [f["fill_id"] for f in fills] == ["F-000001", "F-000002", "F-000003"]
-    assert [f["fill_id"] for f in ledger.fills(decision_id="r1:BTCUSDT:1")] == ["F-000001", "F-000003"]
+    assert [f["fill_id"] for f in ledger.fills(decision_id="r1:BTCUSDT:1")] == [
+        "F-000001",
+        "F-000003",
+    ]
     assert fills[1]["realized_pnl"] == -3.5 and fills[1]["decision_id"] is None
 
 
@@ -104,9 +109,7 @@ def test_desk_state_and_the_export_are_canonical(ledger: Ledger) -> None:
 
 def test_a_failed_transaction_leaves_nothing(ledger: Ledger) -> None:
     with pytest.raises(RuntimeError), ledger.transaction():
-        ledger._exec(
-            "INSERT INTO ledger_desks (desk, state) VALUES (?, ?)", ("half", "{}")
-        )
+        ledger._exec("INSERT INTO ledger_desks (desk, state) VALUES (?, ?)", ("half", "{}"))
         raise RuntimeError("killed mid-write")
     assert ledger.desk_state("half") is None
 
