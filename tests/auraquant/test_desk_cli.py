@@ -45,11 +45,11 @@ def test_the_meeting_trades_the_desks_exchange_and_positions_shows_it(home: Path
         plan["stop_loss"],
         plan["take_profit"],
     )
-    execute = [
+    execute = next(
         json.loads(line)
         for line in (Path(out["run_dir"]) / "ailog.ndjson").read_text().splitlines()
         if json.loads(line)["node"] == "execute"
-    ][0]
+    )
     assert f"stop-loss {plan['stop_loss']}" in execute["explanation"]
     assert f"take-profit {plan['take_profit']}" in execute["explanation"]
 
@@ -70,7 +70,7 @@ def test_a_second_meeting_manages_the_position_and_r05_sees_the_first(home: Path
 def test_r05_sees_an_entry_from_an_earlier_meeting_once_flat(home: Path) -> None:
     """Close the position by hand, then meet again within the entry interval: R05 denies."""
     cli("meet", "SOLUSDT", "--at", AT)
-    pos = [p for p in cli("exchange", "positions")["positions"] if p["quantity"]][0]
+    pos = next(p for p in cli("exchange", "positions")["positions"] if p["quantity"])
     for o in cli("exchange", "order", "list")["orders"]:
         cli("exchange", "order", "cancel", o["id"])
     cli("exchange", "order", "place", "--symbol", "SOLUSDT", "--side", "BUY", "--type", "MARKET",
@@ -92,12 +92,12 @@ def test_r04_sees_the_desks_breaker(home: Path) -> None:
         desk.breaker = BreakerState(tripped_until=parse_utc("2023-04-20T00:00:00Z"),
                                     trip_reason="3 consecutive losses")  # fmt: skip
     out = cli("meet", "SOLUSDT", "--at", AT)
-    r04 = [r for r in out["gate"]["reasons"] if r["rule"] == "R04_circuit_breaker"][0]
+    r04 = next(r for r in out["gate"]["reasons"] if r["rule"] == "R04_circuit_breaker")
     assert not r04["passed"] and "breaker tripped until 2023-04-20" in r04["message"]
     assert out["execution"]["status"] == "NOT_EXECUTED"
     # another desk has its own breaker
     other = cli("meet", "SOLUSDT", "--at", AT, "--desk", "fresh")
-    assert [r for r in other["gate"]["reasons"] if r["rule"] == "R04_circuit_breaker"][0]["passed"]
+    assert next(r for r in other["gate"]["reasons"] if r["rule"] == "R04_circuit_breaker")["passed"]
 
 
 def test_dry_run_gates_and_places_nothing(home: Path) -> None:
