@@ -190,3 +190,40 @@ def pnl_chart(trades: Sequence[Trade], title: str) -> bytes:
     ax.set_ylabel("Number of trades")
     ax.grid(True, alpha=0.3)
     return _png(fig)
+
+
+_LINE_STYLE = {
+    "desk": (_BLUE, "-", 1.6, "Desk"),
+    "desk_no_debate": ("#6a3d9a", "-", 1.1, "Desk without debate"),
+    "buy_and_hold": (_GREY, "--", 1.0, "Buy & hold"),
+    "sma_cross": ("#ff7f00", ":", 1.2, "SMA 20/60 cross"),
+}
+
+
+def replay_equity_chart(curves: dict[str, pd.Series], initial: float, title: str) -> bytes:
+    """A replay's portfolio equity, the desk against each baseline, with every line's drawdown."""
+    fig = Figure(figsize=(11, 7), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.4])
+    for name, curve in curves.items():
+        color, ls, lw, label = _LINE_STYLE.get(name, ("black", "-", 1.0, name))
+        c = _thin(curve)
+        final = float(curve.iloc[-1]) if len(curve) else initial
+        top.plot(c.index, c.to_numpy(), color=color, ls=ls, lw=lw,
+                 label=f"{label} ({100 * (final / initial - 1):+.2f} %)")  # fmt: skip
+        values = curve.to_numpy(dtype=np.float64)
+        peak = np.maximum.accumulate(values)
+        dd = _thin(pd.Series(100.0 * (values / peak - 1.0), index=curve.index), "min")
+        bottom.plot(dd.index, dd.to_numpy(), color=color, ls=ls, lw=lw * 0.8)
+        if name == "desk":
+            bottom.fill_between(dd.index, dd.to_numpy(), 0.0, color=color, alpha=0.2, lw=0)
+    top.axhline(initial, color="black", lw=0.7, alpha=0.5)
+    top.set_ylabel("Equity (USDT)")
+    top.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    top.legend(loc="best", frameon=False, fontsize=9)
+    top.set_title(title, loc="left", fontsize=12)
+    _dates(top)
+    bottom.set_ylabel("Drawdown (%)")
+    bottom.set_title("Drawdown from peak (desk shaded)", loc="left", fontsize=10)
+    bottom.set_xlabel("Time (UTC)")
+    _dates(bottom)
+    return _png(fig)

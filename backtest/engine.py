@@ -33,7 +33,7 @@ from exchange.margin import unrealized_pnl
 from exchange.types import Fill, OrderPlan, OrderRequest, OrderType, Side
 from exchange.virtual import ExchangeConfig, VirtualExchange
 from tools.candles import resample_frame
-from tools.timeutil import iso, timeframe_delta
+from tools.timeutil import TIMEFRAMES, iso, timeframe_delta
 
 ENGINE_VERSION = 1
 _MINUTE_NS = 60 * 10**9
@@ -139,12 +139,35 @@ def data_fingerprint(bars: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def bar_span_ns(bars: pd.DataFrame) -> int:
+    """The stored bars' timeframe in ns: their smallest spacing (1m for a single bar). The
+    engine runs on 1m bars where they exist and on the finest stored set otherwise (the
+    2017-2021 history is 1h); a coarser bar is shown to the exchange as its last minute
+    (``exchange.clock``), so the exchange's clock after it is the bar's close."""
+    ts = ns_index(bars.index)
+    if len(ts) < 2:
+        return _MINUTE_NS
+    return int(np.diff(ts).min())
+
+
+def base_timeframe(bars: pd.DataFrame) -> str:
+    """The timeframe code of the stored bars (``1m``, ``1h`` …)."""
+    span = pd.Timedelta(bar_span_ns(bars), unit="ns")
+    for code, delta in TIMEFRAMES.items():
+        if delta == span:
+            return code
+    raise BacktestInputError(f"bars: spacing {span} is not a known timeframe")
+
+
 def resample(bars_1m: pd.DataFrame, timeframe: str) -> pd.DataFrame:
     """Strategy-timeframe bars from 1m bars, by the store's own resampler
     (``tools.candles.resample_arrays``): epoch-aligned, open-labelled, and a window the 1m data
     does not cover from end to end (a partial first or last bar) is dropped, so a strategy sees
     exactly the bars ``load_candles`` would give it at that timeframe."""
-    return resample_frame(bars_1m, "1m", timeframe)
+    base = base_timeframe(bars_1m)
+    if base == timeframe:
+        return bars_1m
+    return resample_frame(bars_1m, base, timeframe)
 
 
 # ------------------------------------------------------------------------------------ intents
@@ -197,7 +220,7 @@ def intents_from_decisions(
     bars_1m: pd.DataFrame, decisions: Sequence[tuple[datetime, OrderPlan]], symbol: str
 ) -> list[Intent]:
     """Each (decided_at, plan) acts after the last 1m bar closed at or before ``decided_at``."""
-    closes = ns_index(bars_1m.index) + _MINUTE_NS
+    closes = ns_index(bars_1m.index) + bar_span_ns(bars_1m)
     out: list[Intent] = []
     for n, (at, plan) in enumerate(decisions):
         if plan.symbol != symbol:
@@ -283,7 +306,9 @@ class _Runner:
         self.size_fraction = size_fraction
         self.progress = progress
         self.ts_ns = ns_index(bars.index)
-        self.close_ns = self.ts_ns + _MINUTE_NS
+        span = bar_span_ns(bars)
+        self.close_ns = self.ts_ns + span
+        self.shift = span - _MINUTE_NS  # a coarse bar is shown to the exchange as its last minute
         self.o = bars["open"].to_numpy(dtype=np.float64)
         self.h = bars["high"].to_numpy(dtype=np.float64)
         self.lo = bars["low"].to_numpy(dtype=np.float64)
@@ -395,6 +420,7 @@ class _Runner:
         close_ns = self.close_ns
         ev_seen, ev_bar = -1, n  # memo of the last event time's bar (it changes rarely)
         level_state, on_bar, lo, hi = ex.level_state, ex.on_bar_count, self.lo, self.h
+        shift = self.shift
         while j < n:
             next_dec = decision_idx[ptr]
             below, above, pending, ev = level_state(sym)  # = active_levels(sym)
@@ -415,7 +441,7 @@ class _Runner:
                 break
             fills = on_bar(
                 sym,
-                int(ts_a[k]),
+                int(ts_a[k]) + shift,
                 float(o_a[k]),
                 float(h_a[k]),
                 float(l_a[k]),
@@ -453,7 +479,8 @@ class _Runner:
         if qty == 0:
             return False
         self._flatten(qty, "end_of_data")
-        ts, px = assumptions.end_of_data_bar(self.bars.index[-1], float(self.c[-1]))
+        last = self.bars.index[-1] + pd.Timedelta(self.shift, unit="ns")
+        ts, px = assumptions.end_of_data_bar(last, float(self.c[-1]))
         self.ex.on_bar(self.symbol, ts, px, px, px, px, 0.0)
         self.stepped += 1
         return True

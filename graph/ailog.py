@@ -171,11 +171,52 @@ class AILogWriter:
             fh.flush()
             return record
 
+    def append(self, record: Mapping[str, Any], *, run_id: str) -> dict[str, Any]:
+        """Append a record made elsewhere (a replay worker's): this run's id and next ``seq``,
+        the rest as it was (its wall-clock ``timestamp`` included)."""
+        with self._lock:
+            fh = self._open()
+            self._seq += 1
+            rec = {**dict(record), "run_id": run_id, "seq": self._seq}
+            line = json.dumps(rec, sort_keys=True, ensure_ascii=False, default=str)
+            fh.write(redact(line, self.secrets) + "\n")
+            fh.flush()
+            return rec
+
     def close(self) -> None:
         with self._lock:
             if self._fh is not None:
                 self._fh.close()
                 self._fh = None
+
+
+class AILogCollector(AILogWriter):
+    """An AI-log writer that keeps its records in memory (redacted) instead of a file: a replay
+    worker hands them back to the desk, which appends them to the run's log in order."""
+
+    def __init__(self, secrets: Iterable[str] | None = None) -> None:
+        super().__init__(Path("<memory>"), secrets)
+        self.records: list[dict[str, Any]] = []
+
+    def write(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        stage = kwargs["stage"]
+        if stage not in STAGES:
+            raise ValueError(f"stage {stage!r} is not one of {', '.join(STAGES)}")
+        record = {
+            "run_id": kwargs["run_id"],
+            "node": kwargs["node"],
+            "stage": stage,
+            "model": kwargs["model"],
+            "input": dict(kwargs["input"]),
+            "output": dict(kwargs["output"]),
+            "explanation": clip_explanation(kwargs["explanation"]),
+            "orderId": kwargs.get("order_id"),
+            "timestamp": now_iso(),
+            **dict(kwargs.get("extra") or {}),
+        }
+        clean = redact_obj(json.loads(json.dumps(record, default=str)), self.secrets)
+        self.records.append(clean)
+        return record
 
 
 class AILogRegistry:

@@ -74,6 +74,9 @@ class Desk:
     order_owner: dict[str, str] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=dict)
     on_trade_closed: Any = None
+    on_decision: Any = None
+    """Called with (desk, decision_id, symbol, at, record) when a decision is concluded (the
+    review loop scores it once its horizon has passed)."""
     """Called with (desk, decision_id, symbol, pnl, at) when a position's exit is reconciled
     (the review loop's P(win) learner)."""
 
@@ -333,6 +336,9 @@ class Desk:
                 verdict=(gate or {}).get("verdict"), status=ex.get("status"), record=record,
             )  # fmt: skip
             self.ledger.record_decision(row)
+        if self.on_decision is not None:
+            record = {"decision": decision, "gate": gate, **(extra or {})}
+            self.on_decision(self, decision_id, symbol, at, record)
         # the order may have filled already (a market entry on a fed bar): look again
         self.observe(symbol, _ts(at))
         return decision_id
