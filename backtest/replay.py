@@ -47,7 +47,7 @@ from decisions.schema import Decision
 from exchange.config import ExchangeConfig
 from exchange.virtual import VirtualExchange
 from graph.ailog import AILogWriter, secrets_from_env
-from graph.desk import Desk
+from graph.desk import Desk, meeting_extra
 from memos.market import Bars, MarketData
 from memos.models import Memo
 from tools.hashing import git_commit, stable_hash
@@ -213,7 +213,8 @@ def run_desk_line(
     symbols = spec.symbols
     config = ExchangeConfig(starting_balance=spec.initial)
     desk = Desk(
-        name=name if name == spec.desk else f"{spec.desk}.{name}", exchange=VirtualExchange(config),
+        name=spec.desk if name == "desk" else f"{spec.desk}.no_debate",
+        exchange=VirtualExchange(config),
         limits=RiskLimits(), ledger=ledger, run_id=run_id, ailog=ailog,
     )  # fmt: skip
     if learner is not None:
@@ -265,16 +266,11 @@ def run_desk_line(
                      f"Gate {gate['verdict']}: " + "; ".join(
                          f"{r['rule']}: {r['message']}" for r in gate["reasons"] if not r["passed"]),
                      {**gate, "manage": manage}, input={"decision": out.decision, "account": vetting.account})  # fmt: skip
-            stances = {tn["role"]: {"stance": tn["stance"], "confidence": tn["confidence"]}
-                       for tn in out.turns}  # fmt: skip
             desk.conclude(
                 symbol=out.symbol, at=at, meeting_id=out.meeting_id, decision=out.decision,
                 gate=gate, manage=manage, execution=execution,
-                extra={"memo_id": out.memo.get("id"), "ended_by": out.ended_by,
-                       "fallback": out.fallback, "stances": stances,
-                       "interrupts": [{"kind": i["kind"], "by": i["by"], "status": i["status"]}
-                                      for i in out.interrupts],
-                       "price": memo.value("market.price"), "atr": memo.value("market.atr_14")},
+                extra=meeting_extra(memo=out.memo, turns=out.turns, interrupts=out.interrupts,
+                                    ended_by=out.ended_by, fallback=out.fallback),
             )  # fmt: skip
         tracker.sample(desk.exchange)
         if progress is not None:

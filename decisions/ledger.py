@@ -168,6 +168,7 @@ class Ledger:
         path = self.url.removeprefix("sqlite:///")
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable against a killed process
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
@@ -413,6 +414,16 @@ class Ledger:
                 (desk, run_id),
             ).fetchall()
         return [{"version": r[0], "at": r[1], "weights": json.loads(r[2])} for r in rows]
+
+    def latest_weights(self, desk: str) -> dict[str, float]:
+        """The desk's most recent role weights, from any run or review (empty if none)."""
+        with self._lock:
+            r = self._exec(
+                "SELECT weights FROM ledger_weights WHERE desk = ? ORDER BY at DESC, version DESC "
+                "LIMIT 1",
+                (desk,),
+            ).fetchone()
+        return {} if r is None else dict(json.loads(r[0]))
 
     def record_learner(self, desk: str, run_id: str, at: str, model: Mapping[str, Any]) -> int:
         """A new version of the online P(win) learner's parameters."""

@@ -274,3 +274,71 @@ class ReviewLearner:
             if self.ledger is not None:
                 self.ledger.record_weights(desk.name, desk.run_id, iso(t), new)
         return dict(self.weights)
+
+
+# --- reviewing a run's decisions (``auraquant review RUN``) ----------------------------------
+def _levels(record: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    plan = (record.get("gate") or {}).get("plan") or {}
+    d = record.get("decision") or {}
+    return plan.get("stop_loss") or d.get("stop_loss"), plan.get("take_profit") or d.get(
+        "take_profit"
+    )
+
+
+def review_decisions(
+    rows: Sequence[Any],
+    bars_for: Any,
+    *,
+    horizons: Sequence[str] = HORIZONS,
+    now: pd.Timestamp | None = None,
+) -> dict[str, Any]:
+    """Score every decision (and every seat's stance) of ``rows`` (``DecisionRow``) at each
+    horizon whose outcome is known by ``now`` (default: as far as the bars reach). Returns
+    ``outcomes`` (decision id -> horizon -> Outcome dict), per-horizon ``calibration``, per-seat
+    hit rates and the role ``weights`` the documented rule gives from them."""
+    outcomes: dict[str, dict[str, dict[str, Any]]] = {}
+    pairs: dict[str, list[tuple[float, bool]]] = {h: [] for h in horizons}
+    seats: dict[str, dict[str, tuple[int, int]]] = {h: {} for h in horizons}
+    for row in rows:
+        rec = row.record
+        price = rec.get("price")
+        if not price:
+            continue
+        bars = bars_for(row.symbol)
+        if bars is None:
+            continue
+        at = parse_utc(row.at)
+        sl, tp = _levels(rec)
+        for h in horizons:
+            if now is not None and at + _delta(h) > now:
+                continue  # not known yet
+            o = score(bars, action=row.action, at=at, entry=float(price), horizon=h,
+                      stop_loss=sl, take_profit=tp)  # fmt: skip
+            if not o.complete:
+                continue
+            outcomes.setdefault(row.id, {})[h] = o.as_dict()
+            if o.direction_right is not None and row.confidence is not None:
+                pairs[h].append((float(row.confidence), bool(o.direction_right)))
+            for role, st in (rec.get("stances") or {}).items():
+                if st.get("stance") in (None, "FLAT"):
+                    continue
+                so = score(bars, action=st["stance"], at=at, entry=float(price), horizon=h)
+                if so.direction_right is None:
+                    continue
+                hh, nn = seats[h].get(role, (0, 0))
+                seats[h][role] = (hh + int(so.direction_right), nn + 1)
+    main = horizons[len(horizons) // 2] if horizons else None
+    return {
+        "horizons": list(horizons),
+        "outcomes": outcomes,
+        "calibration": {h: calibration(p) for h, p in pairs.items()},
+        "seats": {
+            h: {
+                r: {"hits": a, "calls": b, "hit_rate": round(a / b, 4) if b else None}
+                for r, (a, b) in sorted(s.items())
+            }
+            for h, s in seats.items()
+        },
+        "weights_horizon": main,
+        "weights": role_weights(seats[main]) if main else {},
+    }

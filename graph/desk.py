@@ -54,6 +54,33 @@ def check_desk_name(name: str) -> str:
     return name
 
 
+def meeting_extra(
+    *,
+    memo: dict[str, Any] | None,
+    turns: list[dict[str, Any]],
+    interrupts: list[dict[str, Any]],
+    ended_by: str | None,
+    fallback: str | None,
+) -> dict[str, Any]:
+    """What the ledger keeps of a meeting beside its decision: the memo's id, price and ATR
+    (the review loop scores from them), each seat's last stance, the interrupts."""
+    facts = {f["id"]: f.get("value") for f in (memo or {}).get("facts", [])}
+    stances: dict[str, dict[str, Any]] = {}
+    for t in turns:  # in speaking order: a revision replaces the seat's earlier stance
+        stances[t["role"]] = {"stance": t["stance"], "confidence": t["confidence"]}
+    return {
+        "memo_id": (memo or {}).get("id"),
+        "price": facts.get("market.price"),
+        "atr": facts.get("market.atr_14"),
+        "stances": dict(sorted(stances.items())),
+        "interrupts": [
+            {"kind": i["kind"], "by": i["by"], "status": i.get("status")} for i in interrupts
+        ],
+        "ended_by": ended_by,
+        "fallback": fallback,
+    }
+
+
 def _ts(at: datetime | pd.Timestamp | str) -> pd.Timestamp:
     return parse_utc(at) if isinstance(at, str) else pd.Timestamp(at).tz_convert("UTC")
 

@@ -11,6 +11,7 @@ from auraquant.cli import exchange as exchange_cli
 from auraquant.cli import meet as meet_cli
 from auraquant.cli import memo as memo_cli
 from auraquant.cli import replay as replay_cli
+from auraquant.cli import review as review_cli
 from auraquant.settings import load_environment
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.command("backtest")(backtest_cli.backtest)
 app.command("meet")(meet_cli.meet)
 app.command("demo")(demo_cli.demo)
 app.command("replay")(replay_cli.replay)
+app.command("review")(review_cli.review)
 
 
 def main() -> None:

@@ -200,6 +200,9 @@ def _meeting(g: Any, symbol: str, at: Any, ctx: Any, desk_name: str) -> Any:
         if not desk.begin(symbol, iso(at)):
             fail(f"desk {desk_name}: a meeting on {symbol} is already in progress")
         services = MeetingServices(market=market, exchange=desk.exchange, desk=desk)
+        if desk.ledger is not None and not ctx.weights:
+            desk.weights = desk.ledger.latest_weights(desk.name)
+            ctx.weights = dict(desk.weights)
         result = run_meeting(symbol, iso(at), ctx, services=services, graph_=g, advance_bars=1)
         if result.status == "done":
             _conclude(desk, result)
@@ -207,10 +210,16 @@ def _meeting(g: Any, symbol: str, at: Any, ctx: Any, desk_name: str) -> Any:
 
 
 def _conclude(desk: Any, result: Any) -> None:
+    from graph.desk import meeting_extra
+
+    extra = meeting_extra(
+        memo=result.memo, turns=result.turns, interrupts=result.interrupts,
+        ended_by=result.ended_by, fallback=result.fallback,
+    )  # fmt: skip
     desk.conclude(
         symbol=result.symbol, at=result.at, meeting_id=result.meeting_id or result.run_id,
         decision=result.decision, gate=result.gate, manage=result.manage,
-        execution=result.execution, extra={"ended_by": result.ended_by, "run_dir": None},
+        execution=result.execution, extra=extra,
     )  # fmt: skip
 
 
