@@ -47,7 +47,7 @@ from decisions.schema import Decision
 from exchange.config import ExchangeConfig
 from exchange.virtual import VirtualExchange
 from graph.ailog import AILogWriter, secrets_from_env
-from graph.desk import Desk, meeting_extra
+from graph.desk import Desk
 from memos.market import Bars, MarketData
 from memos.models import Memo
 from tools.hashing import git_commit, stable_hash
@@ -79,6 +79,7 @@ class ReplaySpec(BaseModel):
     budget: int | None = Field(default=None, description="interrupt budget (None: the default)")
     max_rounds: int | None = None
     learn: bool = Field(default=True, description="role weights from the review loop, in replay")
+    min_p_win: float | None = Field(default=None, description="the gate's minimum P(win)")
     horizon: str = Field(default="1d", description="the horizon the weights learn from")
     initial: float = 10_000.0
 
@@ -215,7 +216,7 @@ def run_desk_line(
     desk = Desk(
         name=spec.desk if name == "desk" else f"{spec.desk}.no_debate",
         exchange=VirtualExchange(config),
-        limits=RiskLimits(), ledger=ledger, run_id=run_id, ailog=ailog,
+        limits=RiskLimits(min_p_win=spec.min_p_win), ledger=ledger, run_id=run_id, ailog=ailog,
     )  # fmt: skip
     if learner is not None:
         learner.attach(desk)
@@ -269,8 +270,7 @@ def run_desk_line(
             desk.conclude(
                 symbol=out.symbol, at=at, meeting_id=out.meeting_id, decision=out.decision,
                 gate=gate, manage=manage, execution=execution,
-                extra=meeting_extra(memo=out.memo, turns=out.turns, interrupts=out.interrupts,
-                                    ended_by=out.ended_by, fallback=out.fallback),
+                extra=extra,
             )  # fmt: skip
         tracker.sample(desk.exchange)
         if progress is not None:

@@ -53,6 +53,12 @@ class RiskLimits(BaseModel):
     )
     max_consecutive_losses: int = Field(default=3, ge=1)
     breaker_cooldown: timedelta = Field(default=timedelta(hours=4))
+    min_p_win: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="deny an entry whose learned P(win) is below this (None: off)",
+    )
     max_hold: timedelta = Field(
         default=timedelta(days=3), description="a position older than this is closed (MANAGE)"
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -119,11 +120,15 @@ def score(
     )  # fmt: skip
 
 
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
 def _delta(horizon: str) -> pd.Timedelta:
-    try:
-        return pd.Timedelta(horizon)
-    except ValueError as exc:
-        raise ValueError(f"horizon: {horizon!r} is not a duration like 4h, 1d or 3d") from exc
+    """``4h``, ``1d``, ``3d``, ``30m``, ``1w`` as a Timedelta; anything else is refused."""
+    m = re.fullmatch(r"(\d{1,4})([mhdw])", horizon.strip())
+    if m is None or int(m.group(1)) == 0:
+        raise ValueError(f"horizon: {horizon!r} is not a duration like 4h, 1d or 3d")
+    return pd.Timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
 def calibration(pairs: Sequence[tuple[float, bool]]) -> dict[str, Any]:
@@ -230,6 +235,7 @@ class ReviewLearner:
     def attach(self, desk: Any) -> None:
         desk.on_decision = self.on_decision
         desk.on_trade_closed = self.on_trade_closed
+        desk.p_win_for = lambda record: self.pwin.p_win(features(record))
 
     def on_decision(
         self, desk: Any, decision_id: str, symbol: str, at: str, record: Mapping[str, Any]

@@ -102,6 +102,9 @@ class Desk:
     weights: dict[str, float] = field(default_factory=dict)
     on_trade_closed: Any = None
     on_decision: Any = None
+    p_win_for: Any = None
+    """Called with the meeting's record (decision, stances…) for the learned P(win) the gate
+    may require (``RiskLimits.min_p_win``)."""
     """Called with (desk, decision_id, symbol, at, record) when a decision is concluded (the
     review loop scores it once its horizon has passed)."""
     """Called with (desk, decision_id, symbol, pnl, at) when a position's exit is reconciled
@@ -292,11 +295,16 @@ class Desk:
         dry_run: bool = False,
         past: bool = False,
         clock_note: str = "",
+        record: dict[str, Any] | None = None,
     ) -> tuple[Vetting, dict[str, Any]]:
         """ENTER or MANAGE for a decision taken outside the graph (a replay worker's)."""
+        p_win = None
+        if self.p_win_for is not None and record is not None:
+            p_win = float(self.p_win_for(record))
         vetting = vet(
             decision, memo, self.exchange, self.limits, at=at.to_pydatetime(), past=past,
             clock_note=clock_note, breaker=self.breaker, opened_at=self.opened_at(memo.symbol),
+            p_win=p_win,
         )  # fmt: skip
         execution = carry_out(
             vetting, self.exchange, symbol=memo.symbol, client_order_id=client_order_id,

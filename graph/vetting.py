@@ -64,6 +64,18 @@ def market_blockers(memo: Memo, past: bool, clock_note: str) -> list[GateReason]
     return out
 
 
+def p_win_blockers(p_win: float | None, limits: RiskLimits) -> list[GateReason]:
+    """``R00_p_win``: with ``limits.min_p_win`` set, an entry needs the review loop's P(win)
+    estimate at or above it (no estimate: denied, the check fails closed)."""
+    if limits.min_p_win is None:
+        return []
+    if p_win is None or p_win < limits.min_p_win:
+        got = "no estimate" if p_win is None else f"{p_win:.3f}"
+        return [GateReason(rule="R00_p_win", message=f"P(win) {got} < minimum "
+                           f"{limits.min_p_win:g}", passed=False)]  # fmt: skip
+    return []
+
+
 def vet(
     decision: Decision,
     memo: Memo,
@@ -75,6 +87,7 @@ def vet(
     clock_note: str = "",
     breaker: BreakerState | None = None,
     opened_at: datetime | None = None,
+    p_win: float | None = None,
 ) -> Vetting:
     """The decision against the account: a manage plan over an open position, else the gate."""
     account = account_state_from_exchange(exchange, breaker=breaker, limits=limits, at=at)
@@ -100,7 +113,7 @@ def vet(
         )
         denied = GateResult(verdict="DENIED", reasons=[reason], clamps=[], plan=None)
         return Vetting(gate=denied, account=acc, manage=plan)
-    blockers = market_blockers(memo, past, clock_note)
+    blockers = market_blockers(memo, past, clock_note) + p_win_blockers(p_win, limits)
     if blockers:
         return Vetting(
             gate=GateResult(verdict="DENIED", reasons=blockers, clamps=[], plan=None), account=acc
