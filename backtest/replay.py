@@ -255,9 +255,14 @@ def run_desk_line(
                     ailog.append(rec, run_id=run_id)
             memo = Memo.model_validate(out.memo)
             decision = Decision.model_validate(out.decision)
+            extra = meeting_extra(
+                memo=out.memo, turns=out.turns, interrupts=out.interrupts,
+                ended_by=out.ended_by, fallback=out.fallback,
+            )  # fmt: skip
             vetting, execution = desk.vet_and_carry_out(
-                memo, decision, t, client_order_id=out.meeting_id
-            )
+                memo, decision, t, client_order_id=out.meeting_id,
+                record={"decision": out.decision, **extra},
+            )  # fmt: skip
             plan = vetting.gate.plan
             if plan is not None and execution.get("entry_order_id"):
                 entries[execution["entry_order_id"]] = OrderRole("entry", plan.stop_loss)
