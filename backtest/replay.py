@@ -47,7 +47,7 @@ from decisions.schema import Decision
 from exchange.config import ExchangeConfig
 from exchange.virtual import VirtualExchange
 from graph.ailog import AILogWriter, secrets_from_env
-from graph.desk import Desk
+from graph.desk import Desk, meeting_extra
 from memos.market import Bars, MarketData
 from memos.models import Memo
 from tools.hashing import git_commit, stable_hash
