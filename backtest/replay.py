@@ -135,7 +135,12 @@ def check_window(market: MarketData, spec: ReplaySpec) -> tuple[pd.Timestamp, pd
     timeframe_delta(spec.every)  # raises on an unknown code
     for s in spec.symbols:
         if not market.has(s):
-            raise ReplayInputError(f"--symbols: no stored {s} bars cover {spec.start}")
+            stored = "; ".join(
+                f"{tf} {iso(a)} .. {iso(b)}" for tf, a, b in market.stored_ranges.get(s, [])
+            )
+            raise ReplayInputError(
+                f"--symbols: no stored {s} bars cover {spec.start} (stored: {stored or 'none'})"
+            )
         first, last = market.coverage(s)
         if first > start or last < end:
             raise ReplayInputError(
