@@ -469,7 +469,10 @@ def build_replay_report(result: ReplayResult) -> dict[str, Any]:
         },
         "trades": {s: [t.to_dict() for t in desk.trades[s]] for s in spec.symbols},
         "equity": {
-            name: {iso(ts): round(float(v), 6) for ts, v in curve.items()}
+            name: {
+                iso(ts): round(float(v), 6)
+                for ts, v in zip(pd.DatetimeIndex(curve.index), curve.to_numpy(), strict=True)
+            }
             for name, curve in equity_curves(result).items()
         },
     }

@@ -136,7 +136,7 @@ class Ledger:
         self._lock = threading.RLock()
         self.kind = "postgres" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
         try:
-            self._conn = self._connect()
+            self._conn: Any = self._connect()
             self.migrate()
         except LedgerError:
             raise
@@ -158,7 +158,7 @@ class Ledger:
         if self.kind == "postgres":
             import psycopg
 
-            conn = psycopg.connect(self.url, autocommit=True)
+            conn: Any = psycopg.connect(self.url, autocommit=True)
             if self.schema:
                 if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.schema):
                     raise LedgerError(f"schema: {self.schema!r} is not a plain lower-case name")
@@ -166,11 +166,11 @@ class Ledger:
                 conn.execute(f"SET search_path TO {self.schema}")
             return conn
         path = self.url.removeprefix("sqlite:///")
-        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable against a killed process
-        conn.execute("PRAGMA busy_timeout=30000")
-        return conn
+        lite = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        lite.execute("PRAGMA journal_mode=WAL")
+        lite.execute("PRAGMA synchronous=NORMAL")  # WAL: durable against a killed process
+        lite.execute("PRAGMA busy_timeout=30000")
+        return lite
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.kind == "postgres" else sql

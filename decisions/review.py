@@ -39,11 +39,14 @@ BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 class PriceBars(Protocol):
     """Bars as arrays (``memos.market.Bars`` is one): open times in ns and OHLC."""
 
-    ts: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-
+    @property
+    def ts(self) -> np.ndarray: ...
+    @property
+    def high(self) -> np.ndarray: ...
+    @property
+    def low(self) -> np.ndarray: ...
+    @property
+    def close(self) -> np.ndarray: ...
     @property
     def bar_ns(self) -> int: ...
 
@@ -120,7 +123,7 @@ def score(
     )  # fmt: skip
 
 
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNITS = {"m": "min", "h": "h", "d": "D", "w": "W"}
 
 
 def _delta(horizon: str) -> pd.Timedelta:
@@ -128,7 +131,7 @@ def _delta(horizon: str) -> pd.Timedelta:
     m = re.fullmatch(r"(\d{1,4})([mhdw])", horizon.strip())
     if m is None or int(m.group(1)) == 0:
         raise ValueError(f"horizon: {horizon!r} is not a duration like 4h, 1d or 3d")
-    return pd.Timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    return pd.Timedelta(int(m.group(1)), unit=_UNITS[m.group(2)])  # type: ignore[arg-type]
 
 
 def calibration(pairs: Sequence[tuple[float, bool]]) -> dict[str, Any]:

@@ -31,15 +31,21 @@ _SEARCH = 4096  # bars scanned per look for the next bar that can change the exc
 
 
 class BarSeries(Protocol):
-    """One symbol's stored bars as numpy arrays, oldest first (``memos.market.Bars`` is one)."""
+    """One symbol's stored bars as numpy arrays, oldest first (``memos.market.Bars`` is one);
+    ``ts`` holds the open times in int64 ns UTC."""
 
-    ts: np.ndarray  # open times, int64 ns UTC
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-
+    @property
+    def ts(self) -> np.ndarray: ...
+    @property
+    def open(self) -> np.ndarray: ...
+    @property
+    def high(self) -> np.ndarray: ...
+    @property
+    def low(self) -> np.ndarray: ...
+    @property
+    def close(self) -> np.ndarray: ...
+    @property
+    def volume(self) -> np.ndarray: ...
     @property
     def bar_ns(self) -> int: ...
 

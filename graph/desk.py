@@ -219,14 +219,14 @@ class Desk:
         if c.stage == "ENTER":
             entry = self.exchange.get_order(c.entry_order_id) if c.entry_order_id else None
             filled = entry is not None and entry.filled_quantity > 0
-            if filled and pos is not None:
+            if entry is not None and filled and pos is not None:
                 first = next(
                     (f for f in self.exchange.fills(symbol) if f.order_id == entry.id), None
                 )
                 opened = iso(first.ts) if first is not None else at_s
                 self._move(symbol, c.to("MANAGE", opened_at=opened), at_s,
                            f"entry {entry.id} filled; the bracket works", order_id=entry.id)  # fmt: skip
-            elif filled and pos is None:
+            elif entry is not None and filled and pos is None:
                 self._exit(symbol, c, at_s, "entered and exited between two looks", new_fills)
             elif entry is None or entry.status.value in ("CANCELED", "EXPIRED", "REJECTED"):
                 self._move(symbol, c.to("SCAN", decision_id=None, entry_order_id=None), at_s,

@@ -130,7 +130,7 @@ def show(decision_id: str, json_out: bool) -> None:
     finally:
         ledger.close()
     rec = row.record
-    chain = {
+    chain: dict[str, Any] = {
         "id": row.id, "desk": row.desk, "run_id": row.run_id, "symbol": row.symbol, "at": row.at,
         "memo": {"id": rec.get("memo_id"), "price": rec.get("price"), "atr": rec.get("atr")},
         "debate": {"stances": rec.get("stances"), "interrupts": rec.get("interrupts"),
