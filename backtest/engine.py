@@ -27,6 +27,7 @@ import pandas as pd
 from backtest import assumptions
 from backtest.metrics import OrderRole, Trade, trades_from_fills
 from backtest.strategies import Signals, Strategy
+from exchange.clock import first_touch
 from exchange.errors import OrderRejected
 from exchange.instruments import resolve
 from exchange.margin import unrealized_pnl
@@ -250,27 +251,6 @@ def intents_from_decisions(
 
 
 # ---------------------------------------------------------------------------------- the loop
-
-
-def first_touch(
-    low: np.ndarray, high: np.ndarray, start: int, stop: int, below: float, above: float
-) -> int:
-    """First index in [start, stop) whose bar reaches ``below`` or ``above``; ``stop`` if none.
-
-    Searches in growing windows, so the cost is proportional to the distance actually skipped
-    rather than to the rest of the data.
-    """
-    if below == -_INF and above == _INF:
-        return stop
-    i, size = start, 64
-    while i < stop:
-        e = min(stop, i + size)
-        hit = (low[i:e] <= below) | (high[i:e] >= above)
-        k = int(hit.argmax())
-        if hit[k]:
-            return i + k
-        i, size = e, min(size * 4, 1 << 16)
-    return stop
 
 
 @contextmanager

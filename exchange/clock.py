@@ -27,7 +27,6 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 MINUTE_NS = 60_000_000_000
-_SEARCH = 4096  # bars scanned per look for the next bar that can change the exchange's state
 
 
 class BarSeries(Protocol):
@@ -107,17 +106,39 @@ def _feed_one(ex: ClockedExchange, bars: BarSeries, symbol: str, i: int, shift: 
               float(bars.low[i]), float(bars.close[i]), float(bars.volume[i]))  # fmt: skip
 
 
+_INF = float("inf")
+
+
+def first_touch(
+    low: np.ndarray, high: np.ndarray, start: int, stop: int, below: float, above: float
+) -> int:
+    """First index in [start, stop) whose bar reaches ``below`` or ``above``; ``stop`` if none.
+
+    Searches in growing windows, so the cost is proportional to the distance actually skipped
+    rather than to the rest of the data. (The backtester's loop and ``advance`` both use it.)
+    """
+    if below == -_INF and above == _INF:
+        return stop
+    i, size = start, 64
+    while i < stop:
+        e = min(stop, i + size)
+        hit = (low[i:e] <= below) | (high[i:e] >= above)
+        k = int(hit.argmax())
+        if hit[k]:
+            return i + k
+        i, size = e, min(size * 4, 1 << 16)
+    return stop
+
+
 def next_active_bar(ex: ClockedExchange, bars: BarSeries, symbol: str, i: int, stop: int) -> int:
-    """The first bar in ``[i, stop)`` that can change the exchange's state (it touches a working
-    level, or its close passes funding); ``stop`` if none within one search window."""
+    """The first bar in ``[i, stop)`` that can change the exchange's state: it touches a working
+    level, or its close passes funding, or a market order waits for it; ``stop`` if none."""
     below, above, pending, due = ex.level_state(symbol)
     if pending:
         return i
-    hi = min(stop, i + _SEARCH)
-    hit = (bars.low[i:hi] <= below) | (bars.high[i:hi] >= above)
-    if due is not None:
-        hit |= bars.ts[i:hi] + bars.bar_ns > due
-    return i + int(np.argmax(hit)) if hit.any() else hi
+    if due is not None:  # the first bar whose close passes the funding time
+        stop = min(stop, max(i, int(np.searchsorted(bars.ts, due - bars.bar_ns, side="right"))))
+    return first_touch(bars.low, bars.high, i, stop, below, above)
 
 
 def advance(exchange: Any, symbol: str, bars: BarSeries | None, until_ns: int) -> Advanced:
@@ -141,7 +162,7 @@ def advance(exchange: Any, symbol: str, bars: BarSeries | None, until_ns: int) -
     if n == 0:
         return Advanced("no_data", until_ns, now)
     # first bar not yet seen: its close is after the exchange's clock
-    i = 0 if now is None else int(np.searchsorted(bars.ts + bar_ns, now, side="right"))
+    i = 0 if now is None else int(np.searchsorted(bars.ts, now - bar_ns, side="right"))
     fed = skipped = 0
     while i < n:
         j = next_active_bar(exchange, bars, symbol, i, n)
