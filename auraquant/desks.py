@@ -70,6 +70,17 @@ def unique_run_id(base: str, home: Path | None = None, *, explicit: bool = False
     return f"{base[:60]}-{n}"
 
 
+def reset_desk(name: str, home: Path | None = None) -> None:
+    """Start the desk afresh: a new account (its snapshot removed) and no breaker or cycle
+    state. Its past decisions stay in the ledger. (The demo uses it to be repeatable.)"""
+    desk_snapshot_store(name).clear()
+    ledger = open_ledger(home)
+    try:
+        ledger.forget_desk_state(name)
+    finally:
+        ledger.close()
+
+
 @contextmanager
 def open_desk(
     name: str, run_id: str, *, limits: RiskLimits | None = None, home: Path | None = None

@@ -390,6 +390,11 @@ class Ledger:
                 "INSERT INTO ledger_desks (desk, state) VALUES (?, ?)", (desk, canonical(state))
             )
 
+    def forget_desk_state(self, desk: str) -> None:
+        """Drop the desk's breaker and cycle state (its decisions stay in the ledger)."""
+        with self.transaction():
+            self._exec("DELETE FROM ledger_desks WHERE desk = ?", (desk,))
+
     def _versioned(self, table: str, col: str, desk: str, run_id: str, at: str, value: Any) -> int:
         with self.transaction():
             r = self._exec(

@@ -2,7 +2,8 @@
 
 Each step is a real `auraquant` command run in-process, so the demo shows exactly what the
 commands do: import the data (or, with none at hand, a loudly labelled synthetic market), list
-the store, print a memo, backtest a baseline strategy, and hold a meeting.
+the store, print a memo, backtest a baseline strategy, replay the desk beside the baselines, and
+hold a meeting on the demo desk (reset first, so the demo can run again).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from tools.paths import shared_data_dir
 REAL_SYMBOL = "BTCUSDT"
 REAL_AT = "2023-04-20T12:00:00Z"
 REAL_BACKTEST = ("2023-04-01T00:00:00Z", "2023-04-30T00:00:00Z")
+REAL_REPLAY = ("BTCUSDT,ETHUSDT", "2023-04-17T00:00:00Z", "2023-04-20T00:00:00Z")
 SYNTH_SYMBOL = "SYNTH-BTCUSDT"
 SYNTH_AT = "2024-01-06T12:00:00Z"
 SYNTH_BACKTEST = ("2024-01-01T00:00:00Z", "2024-01-10T00:00:00Z")
+SYNTH_REPLAY = ("SYNTH-BTCUSDT", "2024-01-03T00:00:00Z", "2024-01-06T00:00:00Z")
+DEMO_DESK = "demo"
 
 
 def _run(args: list[str]) -> None:
@@ -42,11 +46,11 @@ def demo(
     """Import the data, print a memo, run a backtest and hold a meeting (one command)."""
     data = None if synthetic else shared_data_dir()
     if data is not None:
-        symbol, at, (start, end) = REAL_SYMBOL, REAL_AT, REAL_BACKTEST
+        symbol, at, (start, end), replay = REAL_SYMBOL, REAL_AT, REAL_BACKTEST, REAL_REPLAY
         console.print(f"Real Binance candles and headlines found in [bold]{data}[/]")
         _run(["data", "import", str(data)])
     else:
-        symbol, at, (start, end) = SYNTH_SYMBOL, SYNTH_AT, SYNTH_BACKTEST
+        symbol, at, (start, end), replay = SYNTH_SYMBOL, SYNTH_AT, SYNTH_BACKTEST, SYNTH_REPLAY
         console.print(
             Panel(
                 "No real data found (set AURAQUANT_DATA or put shared/data beside the project).\n"
@@ -74,6 +78,11 @@ def demo(
             end,
         ]
     )
-    _run(["meet", symbol, "--at", at])
+    syms, r_start, r_end = replay
+    _run(["replay", "--symbols", syms, "--start", r_start, "--end", r_end, "--every", "4h"])
+    from auraquant.desks import reset_desk
+
+    reset_desk(DEMO_DESK)  # the demo's desk starts afresh each time: the demo is repeatable
+    _run(["meet", symbol, "--at", at, "--desk", DEMO_DESK])
     console.print(Rule("[bold green]demo done"))
     console.print("Outputs are under $AURAQUANT_HOME/runs/ (default .auraquant/runs/).")

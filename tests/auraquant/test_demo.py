@@ -18,7 +18,8 @@ def test_synthetic_demo_runs_every_step_and_labels_the_data(
     assert result.exit_code == 0, result.output
     out = result.output
     assert "SYNTHETIC DATA" in out
-    for step in ("data synth", "data ls", "memo SYNTH-BTCUSDT", "backtest", "meet SYNTH-BTCUSDT"):
+    for step in ("data synth", "data ls", "memo SYNTH-BTCUSDT", "backtest",
+                 "replay --symbols SYNTH-BTCUSDT", "meet SYNTH-BTCUSDT"):  # fmt: skip
         assert f"$ auraquant {step}" in out
     # the meeting is the last step, and the gate refuses to trade a synthetic symbol
     assert out.rindex("$ auraquant meet") > out.rindex("$ auraquant backtest")
@@ -27,3 +28,8 @@ def test_synthetic_demo_runs_every_step_and_labels_the_data(
     assert any(r.startswith("memo-SYNTH-BTCUSDT") for r in runs)
     assert any(r.startswith("meet-SYNTH-BTCUSDT") for r in runs)
     assert any((aq_home / "runs" / r / "report.json").exists() for r in runs)
+    assert any(r.startswith("replay-") for r in runs)
+    # run again: the demo desk starts afresh, so the meeting is not refused as "past"
+    again = CliRunner().invoke(app, ["demo", "--synthetic"])
+    assert again.exit_code == 0, again.output
+    assert "R00_clock" not in again.output
