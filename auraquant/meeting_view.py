@@ -205,5 +205,5 @@ def write_meeting_html(journal_path: Path, *, execution: dict[str, Any] | None =
         raise ValueError(f"{journal_path}: the journal has no meeting to show")
     meeting = meetings[-1] if execution is None else {**meetings[-1], "execution": execution}
     out = journal_path.with_name("meeting.html")
-    atomic_write_text(out, render_meeting_html(meeting, str(journal.get("run_id", ""))))
+    atomic_write_text(out, render_meeting_html(meeting, journal_path.parent.name))
     return out
