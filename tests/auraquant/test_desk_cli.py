@@ -137,3 +137,36 @@ def test_an_explicit_run_id_that_exists_is_refused(home: Path) -> None:
     cli("meet", "SOLUSDT", "--at", AT, "--run-id", "mine")
     res = runner.invoke(app, ["meet", "SOLUSDT", "--at", AT, "--run-id", "mine"])
     assert res.exit_code == 2 and "--run-id: 'mine' exists" in res.stderr
+
+
+@pytest.mark.postgres
+def test_the_desk_remembers_through_the_postgresql_ledger(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    from decisions.ledger import Ledger
+
+    url = "postgresql://postgres@127.0.0.1:5432/test"
+    monkeypatch.setenv("DATABASE_URL", url)
+    from auraquant.settings import get_settings
+
+    get_settings.cache_clear()
+    desk = f"pg-{uuid.uuid4().hex[:10]}"
+    first = cli("meet", "SOLUSDT", "--at", AT, "--desk", desk)
+    assert first["execution"]["status"] == "FILLED"
+    second = cli("meet", "SOLUSDT", "--at", "2023-04-19T12:05:00Z", "--desk", desk)
+    assert "R00_position_open" in {r["rule"] for r in second["gate"]["reasons"]}
+    led = Ledger(url)
+    try:
+        rows = led.decisions(desk=desk)
+        assert [r.kind for r in rows] == ["entry", "manage"]
+        assert (led.desk_state(desk) or {})["cycles"]["SOLUSDT"]["stage"] == "MANAGE"
+        assert not (home / "ledger.sqlite").exists()  # the embedded ledger was not used
+    finally:
+        with led.transaction():
+            led._exec("DELETE FROM ledger_fills WHERE desk = ?", (desk,))
+            led._exec("DELETE FROM ledger_decisions WHERE desk = ?", (desk,))
+            led._exec("DELETE FROM ledger_desks WHERE desk = ?", (desk,))
+        led.close()
+        get_settings.cache_clear()
