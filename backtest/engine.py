@@ -27,7 +27,7 @@ import pandas as pd
 from backtest import assumptions
 from backtest.metrics import OrderRole, Trade, trades_from_fills
 from backtest.strategies import Signals, Strategy
-from exchange.clock import first_touch
+from exchange.clock import first_touch, presented_open_ns
 from exchange.errors import OrderRejected
 from exchange.instruments import resolve
 from exchange.margin import unrealized_pnl
@@ -288,7 +288,7 @@ class _Runner:
         self.ts_ns = ns_index(bars.index)
         span = bar_span_ns(bars)
         self.close_ns = self.ts_ns + span
-        self.shift = span - _MINUTE_NS  # a coarse bar is shown to the exchange as its last minute
+        self.shift = presented_open_ns(0, span)  # a coarse bar is shown as its last minute
         self.o = bars["open"].to_numpy(dtype=np.float64)
         self.h = bars["high"].to_numpy(dtype=np.float64)
         self.lo = bars["low"].to_numpy(dtype=np.float64)
