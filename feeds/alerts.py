@@ -70,6 +70,8 @@ def decide_alert(
 def format_alert(alert: Alert) -> str:
     """The one message a phone shows: stars, symbol, one-sentence summary, source."""
     stars = "★" * alert.stars + "☆" * (3 - alert.stars)
-    mood = "bullish" if alert.sentiment > 0.05 else "bearish" if alert.sentiment < -0.05 else "neutral"
+    mood = (
+        "bullish" if alert.sentiment > 0.05 else "bearish" if alert.sentiment < -0.05 else "neutral"
+    )
     text = f"{stars} {alert.symbol} · {alert.category} · {mood}\n{alert.summary}\n{alert.source}"
     return text + (f" {alert.url}" if alert.url else "")

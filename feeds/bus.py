@@ -216,9 +216,7 @@ class RedisBus:
             "ack": k(ack[0]) if ack else 0,
             "group": ack[1] if ack else "",
             "id": ack[2] if ack else "",
-            "adds": [
-                {"k": k(s), "f": [x for kv in f.items() for x in kv]} for s, f in adds
-            ],
+            "adds": [{"k": k(s), "f": [x for kv in f.items() for x in kv]} for s, f in adds],
             "stats": k(stats_key) if stats_key and counters else 0,
             "counters": dict(counters or {}) or {"_": 0},
         }

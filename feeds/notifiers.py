@@ -90,7 +90,11 @@ class TelegramNotifier:
         self.client = client or httpx.Client(timeout=10.0)
 
     def send(self, alert: Alert) -> None:
-        payload = {"chat_id": self.chat_id, "text": format_alert(alert), "disable_web_page_preview": True}
+        payload = {
+            "chat_id": self.chat_id,
+            "text": format_alert(alert),
+            "disable_web_page_preview": True,
+        }
         resp = _post(self.client, self._url, payload, "telegram")
         try:
             ok = bool(resp.json().get("ok"))

@@ -26,6 +26,7 @@ from feeds.services import (
     LabelService,
     NotifyService,
     StoreWriter,
+    consumer_name,
 )
 from feeds.sources import Source
 from tools.sentiment import HALF_LIFE_HOURS
@@ -49,6 +50,7 @@ class PipelineConfig:
     batch: int = 100
     claim_idle_ms: int = 5_000
     fsync: bool = True
+    consumer: str | None = None  # name prefix of this process's consumers (default host-pid)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -91,26 +93,58 @@ class Pipeline:
         if role == "collect":
             return Collector(self.bus, self.topo, self.sources, c.dedup_window, c.maxlen)
         if role == "label":
-            return LabelService(self.bus, self.topo, self.labeler, batch=c.batch,
-                                claim_idle_ms=c.claim_idle_ms, maxlen=c.maxlen,
-                                after_item=self.after_label)
+            return LabelService(
+                self.bus,
+                self.topo,
+                self.labeler,
+                batch=c.batch,
+                claim_idle_ms=c.claim_idle_ms,
+                maxlen=c.maxlen,
+                after_item=self.after_label,
+                consumer=self.named(role),
+            )
         if role == "store":
-            return StoreWriter(self.bus, self.topo, c.dataset, c.store,
-                               claim_idle_ms=c.claim_idle_ms, fsync=c.fsync)
+            return StoreWriter(
+                self.bus,
+                self.topo,
+                c.dataset,
+                c.store,
+                claim_idle_ms=c.claim_idle_ms,
+                fsync=c.fsync,
+                consumer=self.named(role),
+            )
         if role == "alert":
-            return AlertService(self.bus, self.topo, c.threshold, c.half_life_hours,
-                                c.dedup_window, batch=c.batch, claim_idle_ms=c.claim_idle_ms,
-                                maxlen=c.maxlen)
+            return AlertService(
+                self.bus,
+                self.topo,
+                c.threshold,
+                c.half_life_hours,
+                c.dedup_window,
+                batch=c.batch,
+                claim_idle_ms=c.claim_idle_ms,
+                maxlen=c.maxlen,
+                consumer=self.named(role),
+            )
         if role == "notify":
-            return NotifyService(self.bus, self.topo, self.notifiers,
-                                 claim_idle_ms=max(c.claim_idle_ms, 5_000))
+            return NotifyService(
+                self.bus,
+                self.topo,
+                self.notifiers,
+                claim_idle_ms=max(c.claim_idle_ms, 5_000),
+                consumer=self.named(role),
+            )
         raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+
+    def named(self, role: str) -> str:
+        """The consumer name of ``role``: the configured prefix, else host-pid-role."""
+        return f"{self.config.consumer}-{role}" if self.config.consumer else consumer_name(role)
 
     def start(self, roles: Sequence[str] = ROLES) -> Pipeline:
         for role in roles:
             svc = self.service(role)
-            t = threading.Thread(target=self._guard, args=(role, svc), name=f"news-{role}",
-                                 daemon=True)
+            t = threading.Thread(
+                target=self._guard, args=(role, svc), name=f"news-{role}", daemon=True
+            )
             self.threads[role] = t
             t.start()
         return self
@@ -135,7 +169,7 @@ class Pipeline:
             self.bus.backlog(stream, g) == 0
             for stream, groups in self.topo.groups().items()
             for g in groups
-            if any(r in self.threads for r in _roles_of(g))
+            if g in self.threads  # group names are the roles that consume them
         )
 
     def stats(self) -> dict[str, int]:
@@ -145,7 +179,3 @@ class Pipeline:
         self.stop.set()
         for t in self.threads.values():
             t.join(timeout)
-
-
-def _roles_of(group: str) -> tuple[str, ...]:
-    return (group,)

@@ -61,7 +61,9 @@ class Consumer:
                     self.stream, self.group, self.name, self.claim_idle_ms, self.batch
                 )
                 if stale:
-                    log.info("%s reclaimed %d stale entries of %s", self.name, len(stale), self.group)
+                    log.info(
+                        "%s reclaimed %d stale entries of %s", self.name, len(stale), self.group
+                    )
                     yield stale
                     continue
             got = self.bus.read(self.stream, self.group, self.name, self.batch, self.block_ms)
@@ -122,7 +124,9 @@ class Collector:
     def run(self, stop: threading.Event) -> None:
         """Run every source (one thread each) until they end or ``stop`` is set."""
         threads = [
-            threading.Thread(target=self.run_source, args=(s, stop), name=f"src-{s.name}", daemon=True)
+            threading.Thread(
+                target=self.run_source, args=(s, stop), name=f"src-{s.name}", daemon=True
+            )
             for s in self.sources
         ]
         for t in threads:
@@ -145,8 +149,14 @@ class LabelService:
     after_item: Callable[[], None] | None = None
 
     def run(self, stop: threading.Event) -> None:
-        c = Consumer(self.bus, self.topo.raw, "label", self.consumer, self.batch,
-                     claim_idle_ms=self.claim_idle_ms)
+        c = Consumer(
+            self.bus,
+            self.topo.raw,
+            "label",
+            self.consumer,
+            self.batch,
+            claim_idle_ms=self.claim_idle_ms,
+        )
         done = 0
         for entries in c.batches(stop):
             for entry_id, fields in entries:
@@ -156,7 +166,9 @@ class LabelService:
                     self.after_item()
             if done >= 100:
                 done = 0
-                self.bus.trim(self.topo.labelled, self.topo.groups()[self.topo.labelled], self.maxlen)
+                self.bus.trim(
+                    self.topo.labelled, self.topo.groups()[self.topo.labelled], self.maxlen
+                )
                 self.bus.trim(self.topo.raw, self.topo.groups()[self.topo.raw], self.maxlen)
 
     def handle(self, entry_id: str, fields: dict[str, str]) -> None:
@@ -164,7 +176,9 @@ class LabelService:
         try:
             raw = from_fields(RawItem, fields)
         except (ValidationError, KeyError) as exc:
-            log.warning("raw entry %s is malformed, skipped: %s", entry_id, str(exc).splitlines()[0])
+            log.warning(
+                "raw entry %s is malformed, skipped: %s", entry_id, str(exc).splitlines()[0]
+            )
             self.bus.commit(ack=ack, counters={"malformed_raw": 1}, stats_key=self.topo.stats)
             return
         item = self.labeler.label(raw)
@@ -192,8 +206,14 @@ class StoreWriter:
     fsync: bool = True
 
     def run(self, stop: threading.Event) -> None:
-        c = Consumer(self.bus, self.topo.labelled, "store", self.consumer, self.batch,
-                     claim_idle_ms=self.claim_idle_ms)
+        c = Consumer(
+            self.bus,
+            self.topo.labelled,
+            "store",
+            self.consumer,
+            self.batch,
+            claim_idle_ms=self.claim_idle_ms,
+        )
         for entries in c.batches(stop):
             self.handle(entries)
 
@@ -248,8 +268,14 @@ class AlertService:
     clock: Callable[[], datetime] = utc_now
 
     def run(self, stop: threading.Event) -> None:
-        c = Consumer(self.bus, self.topo.labelled, "alert", self.consumer, self.batch,
-                     claim_idle_ms=self.claim_idle_ms)
+        c = Consumer(
+            self.bus,
+            self.topo.labelled,
+            "alert",
+            self.consumer,
+            self.batch,
+            claim_idle_ms=self.claim_idle_ms,
+        )
         for entries in c.batches(stop):
             for entry_id, fields in entries:
                 self.handle(entry_id, fields)
@@ -294,8 +320,14 @@ class NotifyService:
     claim_idle_ms: int = 30_000
 
     def run(self, stop: threading.Event) -> None:
-        c = Consumer(self.bus, self.topo.alerts, "notify", self.consumer, self.batch,
-                     claim_idle_ms=self.claim_idle_ms)
+        c = Consumer(
+            self.bus,
+            self.topo.alerts,
+            "notify",
+            self.consumer,
+            self.batch,
+            claim_idle_ms=self.claim_idle_ms,
+        )
         for entries in c.batches(stop):
             for entry_id, fields in entries:
                 self.handle(entry_id, fields)

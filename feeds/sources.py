@@ -171,7 +171,7 @@ class FileReplayer:
                 except (ValueError, TypeError) as exc:
                     bad.append(Rejected(self.name, where, f"ts={row['ts']!r}: {exc}"))
                     continue
-                good.append((ts.tz_convert("UTC"), where, row))
+                good.append((ts.tz_convert("UTC"), where, {str(k): str(v) for k, v in row.items()}))
         good.sort(key=lambda t: t[0].value)
         if self.limit is not None:
             good = good[: self.limit]
@@ -222,7 +222,9 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
 
 
-def http_get(client: httpx.Client, url: str, params: dict[str, str] | None = None) -> httpx.Response:
+def http_get(
+    client: httpx.Client, url: str, params: dict[str, str] | None = None
+) -> httpx.Response:
     """GET with three tries on transport errors and 5xx (tenacity); 4xx raise at once."""
 
     @retry(
@@ -358,7 +360,7 @@ class CryptoPanicSource:
                     )
                 )
                 continue
-            src = post.get("source") if isinstance(post.get("source"), dict) else {}
+            src: dict[str, Any] = post["source"] if isinstance(post.get("source"), dict) else {}
             codes = [
                 str(c.get("code", ""))
                 for c in (post.get("currencies") or post.get("instruments") or [])
