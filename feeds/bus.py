@@ -255,7 +255,7 @@ class RedisBus:
         minid = safe_trim_id(floors, cap_id)
         if minid is None:
             return 0
-        return int(self.r.xtrim(stream, minid=minid))
+        return int(self.r.xtrim(stream, minid=minid, approximate=False))
 
     def last(self, stream: str, n: int) -> list[Entry]:
         return [(i, f) for i, f in self.r.xrevrange(stream, "+", "-", count=n)]
