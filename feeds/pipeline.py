@@ -46,6 +46,7 @@ class PipelineConfig:
     threshold: float = DEFAULT_THRESHOLD
     half_life_hours: float = HALF_LIFE_HOURS
     dedup_window: timedelta = timedelta(hours=24)
+    story_window: timedelta = timedelta(hours=24)  # the same story is alerted once within it
     maxlen: int = DEFAULT_MAXLEN
     batch: int = 100
     claim_idle_ms: int = 5_000
@@ -119,7 +120,7 @@ class Pipeline:
                 self.topo,
                 c.threshold,
                 c.half_life_hours,
-                c.dedup_window,
+                c.story_window,
                 batch=c.batch,
                 claim_idle_ms=c.claim_idle_ms,
                 maxlen=c.maxlen,

@@ -299,7 +299,7 @@ class AlertService:
             ack=ack,
             adds=[(self.topo.alerts, to_fields(alert))],
             once=self.topo.once("story", story_key(item.title, item.url)[:200]),
-            once_ttl_ms=int(self.story_window.total_seconds() * 1000),
+            once_ttl_ms=max(1, int(self.story_window.total_seconds() * 1000)),
             counters={"alerts": 1},
             stats_key=self.topo.stats,
         )
