@@ -471,6 +471,7 @@ def alert(
     prefix: Prefix = None,
     consumer: Consumer = None,
     claim_idle_ms: ClaimIdle = 5_000,
+    batch: Batch = 100,
     debug: Debug = False,
 ) -> None:
     """Turn labelled items over the threshold into alerts and send them (Redis; until stopped)."""

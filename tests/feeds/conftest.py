@@ -36,7 +36,7 @@ def redis_prefix() -> Iterator[str]:
 
 
 @pytest.fixture()
-def redis_bus(redis_prefix: str):  # noqa: ANN201
+def redis_bus(redis_prefix: str):
     from feeds.bus import RedisBus
 
     return RedisBus.from_url(REDIS_URL)
@@ -57,7 +57,9 @@ def write_news(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
     return path
 
 
-def many_rows(n: int, start: str = "2023-04-20T00:00:30Z", tag: str = "") -> list[tuple[str, str, str, str]]:
+def many_rows(
+    n: int, start: str = "2023-04-20T00:00:30Z", tag: str = ""
+) -> list[tuple[str, str, str, str]]:
     """``n`` distinct headlines a minute apart, every 5th a hack (important), the rest calm."""
     import pandas as pd
 

@@ -97,7 +97,9 @@ def test_every_item_is_collected_labelled_stored_and_alerted_once(
 def test_labelled_fields_are_in_range_and_decay_when_read(tmp_path: Path) -> None:
     store = tmp_path / "store"
     cfg = PipelineConfig(prefix="mem", store=store, fsync=False)
-    pipe = Pipeline(MemoryBus(), cfg, [FileReplayer([write_news(tmp_path / "a.csv", many_rows(20))])])
+    pipe = Pipeline(
+        MemoryBus(), cfg, [FileReplayer([write_news(tmp_path / "a.csv", many_rows(20))])]
+    )
     run_until_drained(pipe)
     at = pd.Timestamp("2023-04-20T00:20:00Z")
     df = load_labelled_news(cfg.dataset, at, store=store)
@@ -126,8 +128,9 @@ def test_the_same_story_is_alerted_once(tmp_path: Path) -> None:
     rec = Recorder()
     # no collector dedup window, so both reach the alert service as separate items
     cfg = PipelineConfig(prefix="mem", store=tmp_path / "s", fsync=False, dedup_window=timedelta(0))
-    pipe = Pipeline(MemoryBus(), cfg, [FileReplayer([write_news(tmp_path / "a.csv", rows)])],
-                    notifiers=[rec])
+    pipe = Pipeline(
+        MemoryBus(), cfg, [FileReplayer([write_news(tmp_path / "a.csv", rows)])], notifiers=[rec]
+    )
     run_until_drained(pipe)
     st = pipe.stats()
     assert st["labelled"] == 2 and st["alerts"] == 1 and st["story_repeats"] == 1
@@ -153,11 +156,19 @@ def test_memos_read_the_labelled_news_and_not_before_it_was_seen(tmp_path: Path)
     store = tmp_path / "store"
     write_synth(7, store=store, days_per_regime=1, progress=False)
     rows = [
-        ("2024-01-02T10:00:00Z", "Major crypto exchange hacked, withdrawals paused", "a.com", "https://a.com/h"),
+        (
+            "2024-01-02T10:00:00Z",
+            "Major crypto exchange hacked, withdrawals paused",
+            "a.com",
+            "https://a.com/h",
+        ),
         ("2024-01-02T13:00:00Z", "Crypto lender files for bankruptcy", "b.com", "https://b.com/b"),
     ]
-    pipe = Pipeline(MemoryBus(), PipelineConfig(prefix="mem", store=store, fsync=False),
-                    [FileReplayer([write_news(tmp_path / "n.csv", rows)])])
+    pipe = Pipeline(
+        MemoryBus(),
+        PipelineConfig(prefix="mem", store=store, fsync=False),
+        [FileReplayer([write_news(tmp_path / "n.csv", rows)])],
+    )
     run_until_drained(pipe)
     at = pd.Timestamp("2024-01-02T12:00:00Z")
     market = MarketData.from_store(["SYNTH-BTCUSDT"], store=store, at=at)
