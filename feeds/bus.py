@@ -240,7 +240,9 @@ class RedisBus:
 
     def _floor(self, stream: str, group: dict[str, Any]) -> str:
         if int(group["pending"]):
-            return str(self.r.xpending(stream, group["name"])["min"])
+            oldest = self.r.xpending(stream, group["name"])["min"]
+            if oldest is not None:  # (acknowledged since XINFO was read: fall through)
+                return str(oldest)
         return _next_id(str(group["last-delivered-id"]))
 
     def trim(self, stream: str, groups: Sequence[str], maxlen: int) -> int:
