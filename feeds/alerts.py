@@ -30,7 +30,7 @@ def stars_for(importance: float, threshold: float) -> int:
     if threshold >= 1.0:
         return 3
     band = (importance - threshold) / (1.0 - threshold)
-    return max(1, min(3, 1 + int(band * 3)))
+    return max(1, min(3, 1 + int(band * 3 + 1e-9)))
 
 
 def main_symbol(symbols: list[str]) -> str:

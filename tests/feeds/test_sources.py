@@ -146,7 +146,7 @@ def test_replayer_refuses_bad_settings_and_paths(tmp_path: Path) -> None:
         FileReplayer([], speed=0)
     with pytest.raises(FileNotFoundError, match="no such file"):
         FileReplayer.discover(tmp_path / "nope")
-    with pytest.raises(FileNotFoundError, match="no .csv"):
+    with pytest.raises(FileNotFoundError, match=r"no \.csv"):
         FileReplayer.discover(tmp_path)
     bad = tmp_path / "bad.csv"
     bad.write_text("when,headline\n1,2\n")
