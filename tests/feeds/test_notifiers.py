@@ -34,7 +34,7 @@ class Loopback:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.requests.append((self.path, json.loads(body)))
                 status, text = outer.answers.pop(0) if outer.answers else (200, "{}")
@@ -142,7 +142,9 @@ def test_a_failing_notifier_does_not_stop_the_others() -> None:
 
     class Ok:
         name = "ok"
-        got: list[Alert] = []
+
+        def __init__(self) -> None:
+            self.got: list[Alert] = []
 
         def send(self, alert: Alert) -> None:
             self.got.append(alert)
@@ -150,10 +152,11 @@ def test_a_failing_notifier_does_not_stop_the_others() -> None:
     bus, topo = MemoryBus(), Topology("m")
     bus.ensure_groups(topo)
     bus.add(topo.alerts, to_fields(_alert()))
-    svc = NotifyService(bus, topo, [Broken(), Ok()])
+    ok = Ok()
+    svc = NotifyService(bus, topo, [Broken(), ok])
     [(eid, fields)] = bus.read(topo.alerts, "notify", "c", 10, 10)
     svc.handle(eid, fields)
-    assert len(Ok.got) == 1
+    assert len(ok.got) == 1
     assert bus.stats(topo.stats) == {"notified": 1, "notify_failures": 1}
     assert bus.pending(topo.alerts, "notify") == 0
 
