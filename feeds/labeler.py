@@ -9,7 +9,6 @@ label with the reason recorded in ``label_fallback`` when the model fails or ans
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -181,7 +180,3 @@ def make_labeler(kind: str, model_id: str | None = None, redis_client: Any = Non
             )
         return LlmLabeler(model_id, cache=CallCache(redis_client))
     raise ValueError(f"--labeler {kind!r} is not one of offline, llm")
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, default=str)

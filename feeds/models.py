@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -102,9 +102,6 @@ class Alert(BaseModel):
     def latency_seconds(self) -> float:
         """Collection -> alert, wall clock."""
         return (self.alerted_at - self.collected_at).total_seconds()
-
-
-Kind = Literal["raw", "labelled", "alert"]
 
 
 def to_fields(model: BaseModel) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -80,7 +80,6 @@ class Pipeline:
     sources: Sequence[Source] = ()
     labeler: Labeler = field(default_factory=OfflineLabeler)
     notifiers: Sequence[Notifier] = ()
-    after_label: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.topo = Topology(self.config.prefix)
@@ -101,7 +100,6 @@ class Pipeline:
                 batch=c.batch,
                 claim_idle_ms=c.claim_idle_ms,
                 maxlen=c.maxlen,
-                after_item=self.after_label,
                 consumer=self.named(role),
             )
         if role == "store":

@@ -146,7 +146,6 @@ class LabelService:
     batch: int = 100
     claim_idle_ms: int = 5_000
     maxlen: int = DEFAULT_MAXLEN
-    after_item: Callable[[], None] | None = None
 
     def run(self, stop: threading.Event) -> None:
         c = Consumer(
@@ -162,8 +161,6 @@ class LabelService:
             for entry_id, fields in entries:
                 self.handle(entry_id, fields)
                 done += 1
-                if self.after_item:
-                    self.after_item()
             if done >= 100:
                 done = 0
                 self.bus.trim(

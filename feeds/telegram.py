@@ -107,8 +107,9 @@ class TelegramSource:
 
     def items(self, stop: threading.Event) -> Iterator[Candidate]:
         telethon = require_telethon()
-        loop = asyncio.new_event_loop()
-        client = telethon.TelegramClient(str(self.session), self.api_id, self.api_hash, loop=loop)
+        loop = asyncio.new_event_loop()  # this thread's own loop; Telethon binds to the current one
+        asyncio.set_event_loop(loop)
+        client = telethon.TelegramClient(str(self.session), self.api_id, self.api_hash)
         try:
             loop.run_until_complete(client.start())
             while not stop.is_set():

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import fcntl
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -387,11 +387,3 @@ def stored_ids(dataset: str, store: Path | None = None) -> list[str]:
     for p in partition_files(news_dir(resolve_store(store), dataset)):
         ids += [str(x) for x in pq.read_table(p, columns=["id"]).column("id").to_pylist()]
     return ids
-
-
-def iter_categories(labels: Iterable[HeadlineLabel]) -> dict[str, int]:
-    """How many labels fall in each category (for summaries)."""
-    out: dict[str, int] = {}
-    for lab in labels:
-        out[lab.category] = out.get(lab.category, 0) + 1
-    return out
