@@ -168,7 +168,9 @@ class LlmLabeler:
         )
 
 
-def make_labeler(kind: str, model_id: str | None = None, redis_client: Any = None) -> Labeler:
+def make_labeler(
+    kind: str, model_id: str | None = None, redis_client: Any = None, prefix: str = "news"
+) -> Labeler:
     """``offline`` (default) or ``llm`` with ``model_id``; a bad choice fails naming it."""
     if kind == "offline":
         return OfflineLabeler()
@@ -178,5 +180,5 @@ def make_labeler(kind: str, model_id: str | None = None, redis_client: Any = Non
                 f"--model {model_id!r}: the LLM labeler needs a provider:model id, "
                 "e.g. openai:gpt-4o-mini (set AURAQUANT_MODEL or --model)"
             )
-        return LlmLabeler(model_id, cache=CallCache(redis_client))
+        return LlmLabeler(model_id, cache=CallCache(redis_client, f"{prefix}:llm-cache"))
     raise ValueError(f"--labeler {kind!r} is not one of offline, llm")

@@ -402,7 +402,11 @@ class PollingSource:
     def items(self, stop: threading.Event) -> Iterator[Candidate]:
         n = 0
         while not stop.is_set() and (self.rounds is None or n < self.rounds):
-            yield from self.poller.poll()
+            try:
+                got = self.poller.poll()
+            except Exception as exc:  # an answer nobody foresaw must not stop the collector
+                got = [Rejected(self.name, "poll", f"{type(exc).__name__}: {exc}"[:200])]
+            yield from got
             n += 1
             if self.rounds is None or n < self.rounds:
                 stop.wait(self.interval)

@@ -284,9 +284,9 @@ def _config(
         fail(str(exc))
 
 
-def _labeler(settings: Settings, labeler: str, model: str | None, bus: Bus) -> Any:
+def _labeler(settings: Settings, labeler: str, model: str | None, bus: Bus, prefix: str) -> Any:
     try:
-        return make_labeler(labeler, model or settings.model, getattr(bus, "r", None))
+        return make_labeler(labeler, model or settings.model, getattr(bus, "r", None), prefix)
     except ValueError as exc:
         fail(str(exc))
 
@@ -372,7 +372,7 @@ def run(
             bus,
             cfg,
             sources,
-            _labeler(settings, labeler, model, bus),
+            _labeler(settings, labeler, model, bus, cfg.prefix),
             [*notifiers, AlertLog(_alert_log_path())],
         )
         start = pipe.stats()
@@ -460,7 +460,7 @@ def label(
             claim_idle_ms=claim_idle_ms,
             consumer=consumer,
         )
-        pipe = Pipeline(bus, cfg, labeler=_labeler(settings, labeler, model, bus))
+        pipe = Pipeline(bus, cfg, labeler=_labeler(settings, labeler, model, bus, cfg.prefix))
         _serve(pipe, ("label", "store"), until_drained=False, quiet=True)
 
 

@@ -133,3 +133,20 @@ def test_make_labeler_choices() -> None:
         make_labeler("llm", "offline")
     with pytest.raises(ValueError, match="--labeler 'gpt'"):
         make_labeler("gpt")
+
+
+@pytest.mark.redis
+def test_the_call_cache_lives_in_redis_when_there_is_one(redis_bus: Any, redis_prefix: str) -> None:
+    calls: list[str] = []
+    cache = CallCache(redis_bus.r, f"{redis_prefix}:llm-cache")
+    model = OfflineChatModel(responder=_responder(calls))
+    LlmLabeler("openai:gpt-test", model=model, cache=cache).label(_raw("SEC sues a big exchange"))
+    assert redis_bus.r.hlen(f"{redis_prefix}:llm-cache") == 1
+    # another process (a fresh labeler, same Redis) gets the answer without calling the model
+    again = LlmLabeler(
+        "openai:gpt-test",
+        model=OfflineChatModel(responder=_responder(calls)),
+        cache=CallCache(redis_bus.r, f"{redis_prefix}:llm-cache"),
+    )
+    assert again.label(_raw("SEC sues a big exchange")).category == "regulation"
+    assert len(calls) == 1

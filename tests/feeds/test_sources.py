@@ -112,6 +112,15 @@ def test_polling_source_repeats_rounds_until_done() -> None:
     out = list(PollingSource(Counting(), interval=0.0, rounds=3).items(threading.Event()))
     assert [r.where for r in out] == ["1", "2", "3"]
 
+    class Exploding:
+        name = "boom"
+
+        def poll(self) -> list:
+            raise KeyError("surprise")
+
+    [bad] = list(PollingSource(Exploding(), interval=0.0, rounds=1).items(threading.Event()))
+    assert bad == Rejected("boom", "poll", "KeyError: 'surprise'")
+
 
 def test_replayer_plays_in_time_order_at_the_asked_pace(tmp_path: Path) -> None:
     rows = many_rows(5)  # a minute apart
