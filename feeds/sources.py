@@ -137,6 +137,8 @@ class FileReplayer:
         self.speed, self.rate, self.limit = speed, rate, limit
         self.clock = clock
         self._sleep = sleep or (lambda stop, s: stop.wait(s))
+        self.position: pd.Timestamp | None = None  # the stamp of the last row played
+        self.total = 0
 
     @staticmethod
     def discover(path: Path) -> list[Path]:
@@ -179,6 +181,7 @@ class FileReplayer:
 
     def items(self, stop: threading.Event) -> Iterator[Candidate]:
         good, bad = self.rows()
+        self.total = len(good)
         yield from bad
         t0_wall = time.monotonic()
         t0_item = good[0][0] if good else None
@@ -196,6 +199,7 @@ class FileReplayer:
                     self._sleep(stop, wait)
                     if stop.is_set():
                         return
+            self.position = ts
             syms = currencies_to_symbols(row.get("currencies", "") or "")
             title = row.get("title", "") or ""
             syms += [s for s in tag_symbols(title) if s not in syms]

@@ -301,6 +301,13 @@ def _progress_line(st: dict[str, int]) -> str:
     return " · ".join(f"{k} {st.get(k, 0)}" for k in keys)
 
 
+def _replay_note(pipe: Pipeline) -> str:
+    for s in pipe.sources:
+        if isinstance(s, FileReplayer) and s.position is not None:
+            return f" · replay at {s.position.strftime('%Y-%m-%dT%H:%M:%SZ')} of {s.total} rows"
+    return ""
+
+
 def _serve(pipe: Pipeline, roles: tuple[str, ...], until_drained: bool, quiet: bool) -> None:
     _install_sigterm(pipe)
     pipe.start(roles)
@@ -314,7 +321,9 @@ def _serve(pipe: Pipeline, roles: tuple[str, ...], until_drained: bool, quiet: b
                 break
             if not quiet and time.monotonic() - last >= 2.0:
                 last = time.monotonic()
-                err_console.print(Text(_progress_line(pipe.stats())), style="dim")
+                err_console.print(
+                    Text(_progress_line(pipe.stats()) + _replay_note(pipe)), style="dim"
+                )
     except KeyboardInterrupt:
         err_console.print("interrupted: stopping (entries not acknowledged stay pending)")
     finally:
