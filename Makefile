@@ -38,7 +38,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy tools memos agents graph decisions exchange backtest auraquant
+	$(BIN)/mypy tools memos agents graph decisions exchange backtest auraquant feeds
 
 bench: $(VENV)/.installed-dev
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done

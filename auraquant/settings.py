@@ -29,6 +29,21 @@ class Settings(BaseSettings):
         default="https://api-contract.weex.com", validation_alias="WEEX_BASE_URL"
     )
     coingecko_api_key: SecretStr | None = Field(default=None, validation_alias="COINGECKO_API_KEY")
+    # news intelligence (feeds/): collectors, alerts, notifiers
+    news_prefix: str = Field(default="news", validation_alias="AURAQUANT_NEWS_PREFIX")
+    news_feeds: str = Field(default="", validation_alias="AURAQUANT_NEWS_FEEDS")
+    alert_threshold: float = Field(default=0.7, validation_alias="AURAQUANT_ALERT_THRESHOLD")
+    cryptopanic_token: SecretStr | None = Field(default=None, validation_alias="CRYPTOPANIC_TOKEN")
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_TOKEN"
+    )
+    telegram_chat_id: str | None = Field(default=None, validation_alias="TELEGRAM_CHAT_ID")
+    discord_webhook_url: SecretStr | None = Field(
+        default=None, validation_alias="DISCORD_WEBHOOK_URL"
+    )
+    telegram_api_id: int | None = Field(default=None, validation_alias="TELEGRAM_API_ID")
+    telegram_api_hash: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_API_HASH")
+    telegram_channels: str = Field(default="", validation_alias="AURAQUANT_TELEGRAM_CHANNELS")
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the scanners that prove none leaks into output."""
@@ -39,6 +54,10 @@ class Settings(BaseSettings):
             self.weex_secret_key,
             self.weex_passphrase,
             self.coingecko_api_key,
+            self.cryptopanic_token,
+            self.telegram_bot_token,
+            self.discord_webhook_url,
+            self.telegram_api_hash,
         ]
         return [s.get_secret_value() for s in secrets if s and s.get_secret_value()]
 

@@ -10,6 +10,7 @@ from auraquant.cli import demo as demo_cli
 from auraquant.cli import exchange as exchange_cli
 from auraquant.cli import meet as meet_cli
 from auraquant.cli import memo as memo_cli
+from auraquant.cli import news as news_cli
 from auraquant.cli import replay as replay_cli
 from auraquant.cli import review as review_cli
 from auraquant.settings import load_environment
@@ -37,6 +38,8 @@ app.command("meet")(meet_cli.meet)
 app.command("demo")(demo_cli.demo)
 app.command("replay")(replay_cli.replay)
 app.command("review")(review_cli.review)
+app.add_typer(news_cli.app, name="news")
+app.add_typer(news_cli.alerts_app, name="alerts")
 
 
 def main() -> None:
