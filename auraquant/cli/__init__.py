@@ -10,6 +10,7 @@ from auraquant.cli import demo as demo_cli
 from auraquant.cli import exchange as exchange_cli
 from auraquant.cli import meet as meet_cli
 from auraquant.cli import memo as memo_cli
+from auraquant.cli import weex as weex_cli
 from auraquant.settings import load_environment
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(exchange_cli.app, name="exchange")
 app.command("backtest")(backtest_cli.backtest)
 app.command("meet")(meet_cli.meet)
 app.command("demo")(demo_cli.demo)
+app.add_typer(weex_cli.app, name="weex")
 
 
 def main() -> None:

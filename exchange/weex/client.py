@@ -172,7 +172,9 @@ class WeexClient:
                 locale=c.locale,
             )
         url = ep.path + ("?" + query if query else "")
-        event: Event = {"ts": time.time(), "method": ep.method, "path": ep.path, "query": query,
+        shown = {k: ("****" if k in ("ACCESS-KEY", "ACCESS-PASSPHRASE") else v)
+                 for k, v in headers.items()}  # fmt: skip
+        event: Event = {"headers": shown, "ts": time.time(), "method": ep.method, "path": ep.path, "query": query,
                         "body": raw or None}  # fmt: skip
         t0 = time.perf_counter()
         try:

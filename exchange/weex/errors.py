@@ -73,6 +73,10 @@ class WeexNetworkError(WeexError):
     def __init__(self, msg: str, *, path: str = "", ambiguous: bool = True) -> None:
         self.ambiguous = ambiguous
         super().__init__("NETWORK", msg, path=path)
+        self.args = (f"{msg} (on {path})" if path else msg,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class WeexConfigError(WeexError):
@@ -81,6 +85,10 @@ class WeexConfigError(WeexError):
     def __init__(self, field: str, msg: str) -> None:
         self.field = field
         super().__init__("CONFIG", f"{field}: {msg}")
+        self.args = (f"{field}: {msg}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class WeexResponseError(WeexError):

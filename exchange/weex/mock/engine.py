@@ -621,3 +621,10 @@ class MockWeex:
         with self._lock:
             self.ai_logs.append({**b, "_received_ms": _ms()})
         return {"code": "00000", "msg": "success", "requestTime": _ms(), "data": "upload success"}
+
+
+def bars_from_frame(frame: Any) -> list[Bar]:
+    """A price path from a candle frame (UTC open-time index; open/high/low/close/volume)."""
+    idx = frame.index.asi8 // 1_000_000  # ns -> ms
+    cols = [frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")]
+    return [(int(t), *(float(c[i]) for c in cols)) for i, t in enumerate(idx)]  # type: ignore[misc]
