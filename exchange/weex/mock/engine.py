@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -108,6 +108,7 @@ class MockWeex:
         self._seq = 0
         self.placements: dict[str, int] = {}  # client_oid -> accepted placeOrder count
         self.ai_logs: list[dict[str, Any]] = []
+        self.on_ai_log: Callable[[dict[str, Any]], None] | None = None
         for sym, path in self._paths.items():
             if not path:
                 raise ValueError(f"paths: no bars for {sym}")
@@ -620,6 +621,8 @@ class MockWeex:
             raise MockReject("40020", "explanation exceeds 500 words")
         with self._lock:
             self.ai_logs.append({**b, "_received_ms": _ms()})
+            if self.on_ai_log is not None:
+                self.on_ai_log(b)
         return {"code": "00000", "msg": "success", "requestTime": _ms(), "data": "upload success"}
 
 
