@@ -43,14 +43,14 @@ def env():
     ids=["5xx", "521", "429", "drop"],
 )
 def test_reads_are_retried_until_they_succeed(env, fault: FaultRule) -> None:
-    server, mock, client, events = env
+    _server, mock, client, events = env
     mock.faults.set([fault.model_copy(update={"path": "/market/ticker"})])
     assert client.ticker(SYM).symbol == SYM
     assert len(_calls(events, "/market/ticker")) == (fault.count or 0) + 1
 
 
 def test_retries_stop_and_the_error_is_typed(env) -> None:
-    server, mock, client, events = env
+    _server, mock, client, events = env
     mock.faults.set([FaultRule(kind="status", status=503, count=None, path="/market/time")])
     with pytest.raises(WeexServerError) as e:
         client.server_time()
@@ -62,7 +62,7 @@ def test_retries_stop_and_the_error_is_typed(env) -> None:
 
 
 def test_a_429_pauses_the_limiter(env) -> None:
-    server, mock, client, events = env
+    _server, mock, client, events = env
     mock.faults.set([FaultRule(kind="status", status=429, count=1, path="/market/time")])
     client.server_time()
     first, second = _calls(events, "/market/time")
@@ -72,7 +72,7 @@ def test_a_429_pauses_the_limiter(env) -> None:
 
 
 def test_auth_and_business_errors_are_typed_and_not_retried(env) -> None:
-    server, mock, client, events = env
+    server, _mock, client, events = env
     bad = client_for(server, events, api_secret="not-the-secret")
     with pytest.raises(WeexAuthError) as e:
         bad.assets()
@@ -123,7 +123,7 @@ def test_an_order_is_never_placed_twice(env, fault: FaultRule, recovered: bool) 
 
 
 def test_plan_and_tpsl_orders_are_never_placed_twice_either(env) -> None:
-    server, mock, client, events = env
+    _server, mock, client, events = env
     client.place_order(symbol=SYM, client_oid="o1", size=Decimal("0.01"), type=1,
                        match_price=1, price=Decimal(100))  # fmt: skip
     mock.faults.set([FaultRule(kind="lost_response", path="/order/placeTpSlOrder")])
