@@ -40,9 +40,9 @@ def dec(value: Any) -> Decimal:
 
 
 def fmt(value: Decimal) -> str:
-    """A plain decimal string (no exponent), as WEEX wants."""
-    s = format(value, "f")
-    return s.rstrip("0").rstrip(".") if "." in s else s
+    """A plain decimal string (no exponent), as WEEX wants; the value's own decimals are kept
+    (``Decimal("100000.0")`` -> ``"100000.0"``, as in WEEX's examples)."""
+    return format(value, "f")
 
 
 class Contract(BaseModel):
