@@ -60,6 +60,7 @@ class _Local:
     plan: bool = False
     role: str | None = None
     parent_id: str | None = None
+    presets: tuple[Decimal | None, Decimal | None] | None = None  # (SL, TP) sent as presets
 
 
 @dataclass
@@ -219,7 +220,15 @@ class WeexExchange:
             request = request.model_copy(update={"client_order_id": oid})
             placed = self.client.place_order(client_oid=oid, **kwargs)  # type: ignore[arg-type]
             use_preset = False
-        self._local[placed.order_id] = _Local(wsym, request, role="entry" if bracket else None)
+        presets = None
+        if use_preset:
+            presets = (
+                c.round_price(request.stop_loss) if request.stop_loss is not None else None,
+                c.round_price(request.take_profit) if request.take_profit is not None else None,
+            )
+        self._local[placed.order_id] = _Local(
+            wsym, request, role="entry" if bracket else None, presets=presets
+        )
         if bracket and not use_preset:
             self._pending_brackets[placed.order_id] = (request.stop_loss, request.take_profit)
             self.sync()
@@ -378,8 +387,23 @@ class WeexExchange:
             role=local.role if local else None,
         )
 
+    def _adopt_preset_leg(self, p: WeexPlanOrder) -> _Local | None:
+        """A plan order WEEX created from an entry's preset TP/SL: linked to that entry by
+        symbol and trigger price (INFERRED: how WEEX lists preset legs is undocumented)."""
+        trigger = p.trigger_price
+        for entry_id, loc in self._local.items():
+            if loc.presets is None or loc.symbol != p.symbol or trigger is None:
+                continue
+            sl, tp = loc.presets
+            role = "stop_loss" if sl == trigger else "take_profit" if tp == trigger else None
+            if role is not None:
+                adopted = _Local(p.symbol, None, plan=True, role=role, parent_id=entry_id)
+                self._local[p.order_id] = adopted
+                return adopted
+        return None
+
     def _plan_to_order(self, p: WeexPlanOrder) -> Order:
-        local = self._local.get(p.order_id)
+        local = self._local.get(p.order_id) or self._adopt_preset_leg(p)
         role = local.role if local else None
         if local and local.request:
             request = local.request
