@@ -47,7 +47,10 @@ def test_market_open_sets_leverage_and_rounds_to_the_contract(env) -> None:
     ]
     body = _bodies(events, "/order/placeOrder")[0]
     assert (body["size"], body["type"], body["match_price"], body["order_type"]) == (
-        "0.123", "1", "1", "0"
+        "0.123",
+        "1",
+        "1",
+        "0",
     )
     assert float(body["price"]) > 0  # the last price travels with a market order
     [pos] = ex.positions()
@@ -97,7 +100,8 @@ def test_a_rejected_preset_falls_back_to_server_side_tpsl_and_is_disabled(env) -
     assert "presetStopLossPrice" in sent[0] and "presetStopLossPrice" not in sent[1]
     tpsl = _bodies(events, "/order/placeTpSlOrder")
     assert [(b["planType"], b["triggerPrice"], b["positionSide"]) for b in tpsl] == [
-        ("loss_plan", "95.0", "long"), ("profit_plan", "110.0", "long")
+        ("loss_plan", "95.0", "long"),
+        ("profit_plan", "110.0", "long"),
     ]
     roles = {x.role: x for x in ex.open_orders("BTCUSDT")}
     assert set(roles) == {"stop_loss", "take_profit"}
