@@ -39,7 +39,7 @@ def test_it_is_an_exchange(env) -> None:
 
 
 def test_market_open_sets_leverage_and_rounds_to_the_contract(env) -> None:
-    ex, mock, events, _ = env
+    ex, _mock, events, _ = env
     o = ex.place(buy(0.1239, leverage=5))
     assert o.status is OrderStatus.FILLED and o.filled_quantity == pytest.approx(0.123)
     assert _bodies(events, "/account/leverage") == [
@@ -68,7 +68,7 @@ def test_competition_rules_are_enforced_at_the_edge(env) -> None:
         ex.place(buy(leverage=25))
     with pytest.raises(OrderRejected, match="cmt_trxusdt is not an allowed pair"):
         ex.place(buy().model_copy(update={"symbol": "TRXUSDT"}))
-    with pytest.raises(OrderRejected, match="quantity: below the minimum 0.001"):
+    with pytest.raises(OrderRejected, match=r"quantity: below the minimum 0\.001"):
         ex.place(buy(0.0004))
 
 
@@ -81,7 +81,7 @@ def test_a_business_refusal_is_a_rejected_order_with_weex_code(env) -> None:
 
 
 def test_preset_tpsl_rides_on_the_opening_order(env) -> None:
-    ex, mock, events, _ = env
+    ex, _mock, events, _ = env
     o = ex.place(buy(stop_loss=95.0, take_profit=110.0))
     body = _bodies(events, "/order/placeOrder")[0]
     assert (body["presetStopLossPrice"], body["presetTakeProfitPrice"]) == ("95.0", "110.0")
@@ -111,7 +111,7 @@ def test_a_rejected_preset_falls_back_to_server_side_tpsl_and_is_disabled(env) -
 
 
 def test_a_limit_entry_gets_its_stops_once_it_fills(env) -> None:
-    ex, mock, events, _ = env
+    ex, mock, _events, _ = env
     mock.faults.set([FaultRule(kind="reject_preset", path="/order/placeOrder")])
     ex.place(buy(stop_loss=95.0))  # disables presets
     ex.close_position("BTCUSDT")
@@ -125,7 +125,7 @@ def test_a_limit_entry_gets_its_stops_once_it_fills(env) -> None:
 
 
 def test_server_side_stop_moves_with_modify_tpsl(env) -> None:
-    ex, mock, events, _ = env
+    ex, _mock, events, _ = env
     ex.preset_enabled = False
     ex.place(buy(stop_loss=95.0))
     [sl] = [o for o in ex.open_orders() if o.role == "stop_loss"]
@@ -136,7 +136,7 @@ def test_server_side_stop_moves_with_modify_tpsl(env) -> None:
 
 
 def test_close_cancels_orders_first_then_closes_with_type_3(env) -> None:
-    ex, mock, events, _ = env
+    ex, _mock, events, _ = env
     ex.place(buy(0.2, stop_loss=95.0, take_profit=110.0))
     assert ex.close_position("BTCUSDT")
     assert ex.positions() == [] and ex.open_orders() == []
@@ -163,7 +163,7 @@ def test_a_refused_close_is_retried_after_a_cooldown_then_close_positions(env) -
 
 
 def test_local_stop_is_the_last_resort(env) -> None:
-    ex, mock, events, _ = env
+    ex, _mock, _events, _ = env
     ex.preset_enabled = False
     ex.place(buy(0.1))
     last = float(ex.client.ticker("cmt_btcusdt").last)
@@ -187,7 +187,7 @@ def test_max_hold_closes_old_positions(env) -> None:
 
 
 def test_reconcile_on_a_fresh_process_resumes_the_position(env) -> None:
-    ex, mock, events, _ = env
+    ex, _mock, _events, _ = env
     ex.place(buy(0.3, leverage=3, stop_loss=95.0, take_profit=110.0))
     fresh = WeexExchange(ex.client)
     r = fresh.reconcile()
