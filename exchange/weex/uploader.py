@@ -13,7 +13,8 @@ Files in the queue directory (one JSON object per line, each line flushed and fs
 At start the pending records are the queued ids not acked (nor dead). One that has a ``sending``
 line may have reached WEEX before a crash: it is sent again with ``input.record.redelivered =
 true``, so a duplicate is marked, and (one worker, one POST at a time) there is at most one
-such duplicate per crash. Failures are retried with exponential backoff, forever for transport,
+such duplicate per crash. A resend after an ambiguous transport failure (the answer was lost)
+is marked the same way. Failures are retried with exponential backoff, forever for transport,
 5xx, 429 and authentication errors. No secret reaches the files: bodies are redacted first.
 """
 
@@ -235,7 +236,8 @@ class AILogUploader:
                 delay = min(self.backoff_max_s, delay * 2)
                 continue
             except (WeexError, OSError) as exc:
-                del exc
+                if getattr(exc, "ambiguous", False):
+                    entry["redelivered"] = True  # it may have arrived: a resend is marked
                 self.stats.failures += 1
                 self._wait(delay * (0.5 + self._rng.random()))
                 delay = min(self.backoff_max_s, delay * 2)

@@ -79,7 +79,9 @@ def create_app(mock: MockWeex) -> FastAPI:
         def _h(request: Request) -> Any:
             return fn(dict(request.query_params))
 
-    async def _private(request: Request, fn: Callable[..., Any], post: bool) -> Any:
+    async def _private(
+        request: Request, fn: Callable[..., Any], post: bool, any_json: bool = False
+    ) -> Any:
         raw = await request.body()
         check_auth(mock, request, raw)
         if not post:
@@ -88,7 +90,7 @@ def create_app(mock: MockWeex) -> FastAPI:
             body = json.loads(raw or b"null")
         except ValueError:
             raise MockReject("40017", "the body is not valid JSON") from None
-        if fn is not mock.upload_ai_log and not isinstance(body, dict):
+        if not any_json and not isinstance(body, dict):
             raise MockReject("40017", "the body must be a JSON object")
         return await asyncio.to_thread(fn, body)
 
@@ -97,10 +99,10 @@ def create_app(mock: MockWeex) -> FastAPI:
         async def _h(request: Request) -> Any:
             return await _private(request, fn, False)
 
-    def private_post(path: str, fn: Callable[[Any], Any]) -> None:
+    def private_post(path: str, fn: Callable[[Any], Any], any_json: bool = False) -> None:
         @app.post(P + path, name=path)
         async def _h(request: Request) -> Any:
-            return await _private(request, fn, True)
+            return await _private(request, fn, True, any_json)
 
     public("market/time", lambda q: mock.time())
     public("market/contracts", mock.contracts)
@@ -133,7 +135,7 @@ def create_app(mock: MockWeex) -> FastAPI:
     private_get("order/historyPlan", mock.history_plan)
     private_post("order/placeTpSlOrder", mock.place_tpsl)
     private_post("order/modifyTpSlOrder", mock.modify_tpsl)
-    private_post("order/uploadAiLog", mock.upload_ai_log)
+    private_post("order/uploadAiLog", mock.upload_ai_log, any_json=True)  # it checks the shape
 
     @app.post("/_mock/advance")
     def _advance(n: int = 1) -> dict[str, int]:
