@@ -12,9 +12,9 @@ Files in the queue directory (one JSON object per line, each line flushed and fs
 
 At start the pending records are the queued ids not acked (nor dead). One that has a ``sending``
 line may have reached WEEX before a crash: it is sent again with ``input.record.redelivered =
-true``, so a duplicate is marked, and (one worker, one POST at a time) there is at most one
-such duplicate per crash. A resend after an ambiguous transport failure (the answer was lost)
-is marked the same way. Failures are retried with exponential backoff, forever for transport,
+true``, so a duplicate is marked; there is at most one such duplicate per crash and worker
+(``workers`` POSTs in flight; ``workers=1`` keeps WEEX's arrival order equal to the queue
+order). A resend after an ambiguous transport failure (the answer lost) is marked the same way. Failures are retried with exponential backoff, forever for transport,
 5xx, 429 and authentication errors. No secret reaches the files: bodies are redacted first.
 """
 
@@ -96,6 +96,7 @@ class AILogUploader:
         backoff_max_s: float = 5.0,
         max_refusals: int = 5,
         seed: int | None = None,
+        workers: int = 4,
     ) -> None:
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +109,9 @@ class AILogUploader:
         self._rng = random.Random(seed)
         self._cv = threading.Condition()
         self._stop = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self.workers = max(1, workers)
+        self._in_flight: set[str] = set()
         self.stats = UploaderStats()
         self._pending: list[dict[str, Any]] = []
         self._recover()
@@ -183,16 +186,18 @@ class AILogUploader:
     # ------------------------------------------------------------------ worker
 
     def start(self) -> AILogUploader:
-        self._thread = threading.Thread(target=self._run, name="weex-ailog-uploader", daemon=True)
-        self._thread.start()
+        for i in range(self.workers):
+            t = threading.Thread(target=self._run, name=f"weex-ailog-uploader-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         with self._cv:
             self._stop = True
             self._cv.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for t in self._threads:
+            t.join(timeout)
         for log in (self._queue, self._sending, self._acked, self._dead):
             log.close()
 
@@ -212,11 +217,11 @@ class AILogUploader:
         refusals = 0
         while True:
             with self._cv:
-                while not self._pending and not self._stop:
+                while not self._stop and (entry := self._next()) is None:
                     self._cv.wait()
-                if self._stop:
+                if self._stop or entry is None:
                     return
-                entry = self._pending[0]
+                self._in_flight.add(entry["id"])
             body = entry["body"]
             if entry.get("redelivered"):
                 body = _mark_redelivered(body)
@@ -232,6 +237,7 @@ class AILogUploader:
                     self._pop(entry, dead=True)
                     refusals, delay = 0, self.backoff_s
                     continue
+                self._release(entry)
                 self._wait(delay)
                 delay = min(self.backoff_max_s, delay * 2)
                 continue
@@ -239,6 +245,7 @@ class AILogUploader:
                 if getattr(exc, "ambiguous", False):
                     entry["redelivered"] = True  # it may have arrived: a resend is marked
                 self.stats.failures += 1
+                self._release(entry)
                 self._wait(delay * (0.5 + self._rng.random()))
                 delay = min(self.backoff_max_s, delay * 2)
                 continue
@@ -252,10 +259,25 @@ class AILogUploader:
             self._pop(entry)
             refusals, delay = 0, self.backoff_s
 
+    def _next(self) -> dict[str, Any] | None:
+        """The oldest pending record no worker is sending (call under the lock)."""
+        for e in self._pending:
+            if e["id"] not in self._in_flight:
+                return e
+        return None
+
+    def _release(self, entry: dict[str, Any]) -> None:
+        with self._cv:
+            self._in_flight.discard(entry["id"])
+            self._cv.notify_all()
+
     def _pop(self, entry: dict[str, Any], *, dead: bool = False) -> None:
         with self._cv:
-            if self._pending and self._pending[0] is entry:
-                self._pending.pop(0)
+            self._in_flight.discard(entry["id"])
+            for i, e in enumerate(self._pending):
+                if e is entry:
+                    del self._pending[i]
+                    break
             if dead:
                 self.stats.dead += 1
             else:

@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=0.0)
     ap.add_argument("--drain-timeout", type=float, default=60.0)
     ap.add_argument("--run-id", default="kill-test")
+    ap.add_argument("--workers", type=int, default=4)
     a = ap.parse_args()
     env = os.environ
     cfg = WeexConfig(base_url=a.url, api_key=SecretStr(env["WEEX_API_KEY"]),
@@ -51,6 +52,7 @@ def main() -> None:
                      timeout_s=5.0)  # fmt: skip
     client = WeexClient(cfg)
     up = AILogUploader(a.queue, client.upload_ai_log, secrets=cfg.secrets(), backoff_s=0.01,
+                       workers=a.workers,
                        backoff_max_s=0.2).start()  # fmt: skip
     print(f"pending-at-start {up.pending}", flush=True)
     for seq in range(a.start, a.start + a.count):
