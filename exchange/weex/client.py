@@ -24,6 +24,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from exchange.weex.config import WeexConfig
 from exchange.weex.contracts import Contract, fmt, parse_contracts
 from exchange.weex.errors import (
+    WeexBusinessError,
     WeexConfigError,
     WeexError,
     WeexNetworkError,
@@ -334,30 +335,45 @@ class WeexClient:
     def _create(
         self, name: str, body: dict[str, Any], symbol: str, client_oid: str, oid_key: str
     ) -> Placed:
+        plan = name != "place"
         last: WeexError | None = None
         for attempt in range(1, self.config.retries + 2):
             if attempt > 1:
-                self._sleep(min(self.config.backoff_max_s,
-                                self.config.backoff_s * 2 ** (attempt - 2)))  # fmt: skip
+                self._sleep(self._backoff(attempt - 2))
             try:
                 data = self._send_once(E[name], None, body)
-            except WeexNetworkError as exc:
+            except (WeexNetworkError, WeexServerError, WeexRateLimited) as exc:
                 last = exc
-                if exc.ambiguous:
-                    found = self.find_by_client_oid(symbol, client_oid, plan=name != "place")
+                # ambiguous: the answer was lost, or a gateway may have forwarded the request
+                ambiguous = getattr(exc, "ambiguous", False) or isinstance(exc, WeexServerError)
+                if ambiguous:
+                    found = self._lookup_after_failure(symbol, client_oid, plan)
                     if found is not None:
                         return Placed(found, client_oid, recovered=True, attempts=attempt)
                 continue
-            except (WeexServerError, WeexRateLimited) as exc:
-                last = exc
-                if isinstance(exc, WeexServerError):  # a gateway may have forwarded it
-                    found = self.find_by_client_oid(symbol, client_oid, plan=name != "place")
+            except WeexBusinessError as exc:
+                if attempt > 1 and "duplicate" in exc.msg.lower():  # the first one landed
+                    found = self._lookup_after_failure(symbol, client_oid, plan)
                     if found is not None:
                         return Placed(found, client_oid, recovered=True, attempts=attempt)
-                continue
+                raise
             return Placed(_order_id_of(data, E[name].path), client_oid, attempts=attempt)
         assert last is not None
         raise last
+
+    def _backoff(self, k: int) -> float:
+        return min(self.config.backoff_max_s, self.config.backoff_s * 2**k)
+
+    def _lookup_after_failure(self, symbol: str, client_oid: str, plan: bool) -> str | None:
+        """Look the order up ``lookup_attempts`` times (WEEX may still be booking it) before
+        concluding it was not placed."""
+        for k in range(self.config.lookup_attempts):
+            if k:
+                self._sleep(self._backoff(k - 1))
+            found = self.find_by_client_oid(symbol, client_oid, plan=plan)
+            if found is not None:
+                return found
+        return None
 
     def find_by_client_oid(self, symbol: str, client_oid: str, *, plan: bool = False) -> str | None:
         """The order id WEEX holds for ``client_oid`` (open, then recent history), or None."""

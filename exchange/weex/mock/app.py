@@ -160,8 +160,9 @@ def create_app(mock: MockWeex) -> FastAPI:
 def with_faults(app: ASGIApp, mock: MockWeex) -> ASGIApp:
     """Wrap ``app`` so configured faults hit matching requests: an HTTP error status, a delay
     before answering (``slow``/``timeout``, the request is still processed), a dropped connection
-    (``drop``, not processed) or a lost answer (``lost_response``, processed, then dropped)."""
-    kinds = ("status", "timeout", "drop", "slow", "lost_response")
+    (``drop``, not processed), a lost answer (``lost_response``, processed, then dropped) or a
+    late booking (``late``: dropped at once, processed ``delay_s`` later)."""
+    kinds = ("status", "timeout", "drop", "slow", "lost_response", "late")
 
     async def faulty(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -183,6 +184,13 @@ def with_faults(app: ASGIApp, mock: MockWeex) -> ASGIApp:
         if rule.kind == "drop":
             await _drop(send)
             return
+        if rule.kind == "late":  # dropped now, booked ``delay_s`` later (WEEX still busy)
+            messages = [await receive()]
+            while messages[-1].get("more_body"):
+                messages.append(await receive())
+            pending.add(asyncio.ensure_future(_later(app, scope, messages, rule.delay_s)))
+            await _drop(send)
+            return
         captured: list[Message] = []
 
         async def capture(message: Message) -> None:
@@ -196,7 +204,21 @@ def with_faults(app: ASGIApp, mock: MockWeex) -> ASGIApp:
         for message in captured:
             await send(message)
 
+    pending: set[asyncio.Future[None]] = set()
     return faulty
+
+
+async def _later(app: ASGIApp, scope: Scope, messages: list[Message], delay: float) -> None:
+    await asyncio.sleep(delay)
+    it = iter(messages)
+
+    async def replay() -> Message:
+        return next(it, {"type": "http.disconnect"})
+
+    async def discard(_: Message) -> None:
+        return None
+
+    await app(scope, replay, discard)
 
 
 async def _send_json(send: Send, status: int, content: Any) -> None:

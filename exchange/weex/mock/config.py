@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exchange.weex.config import COMPETITION_PAIRS
 
-FaultKind = Literal["status", "timeout", "drop", "slow", "lost_response", "reject_preset"]
+FaultKind = Literal["status", "timeout", "drop", "slow", "lost_response", "late", "reject_preset"]
 
 
 class Account(BaseModel):

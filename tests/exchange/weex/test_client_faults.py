@@ -133,3 +133,23 @@ def test_plan_and_tpsl_orders_are_never_placed_twice_either(env) -> None:
     assert p.recovered
     assert [x.order_id for x in client.current_plans(SYM)] == [p.order_id]
     assert len(_calls(events, "/order/placeTpSlOrder")) == 1
+
+
+@pytest.mark.parametrize(("delay", "lookups", "recovered"), [(0.15, 5, True), (0.4, 1, False)])
+def test_an_order_booked_late_is_still_placed_once(delay: float, lookups: int,
+                                                   recovered: bool) -> None:  # fmt: skip
+    """WEEX books the order after the client gave up on the answer: found by a later lookup,
+    or, when the client re-sent first, the late copy is refused as a duplicate client_oid."""
+    with loopback() as (server, mock):
+        events: list[dict[str, Any]] = []
+        client = client_for(server, events, lookup_attempts=lookups, backoff_s=0.04,
+                            backoff_max_s=0.1)  # fmt: skip
+        mock.faults.set([FaultRule(kind="late", delay_s=delay, path="/order/placeOrder")])
+        placed = client.place_order(symbol=SYM, client_oid="late-1", size=Decimal("0.01"),
+                                    type=1, match_price=1, price=Decimal(100))  # fmt: skip
+        import time
+
+        time.sleep(delay + 0.2)  # let the late copy land (or be refused)
+        assert mock.placements == {"late-1": 1}
+        assert placed.recovered is recovered
+        assert client.positions(SYM)[0].size == Decimal("0.01")
