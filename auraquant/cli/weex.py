@@ -343,3 +343,43 @@ def _announce_when_ready(server: Any, lines: list[str], ready_file: Path | None)
             ready_file.write_text(server.url)
 
     threading.Thread(target=wait, daemon=True).start()
+
+
+def demo_steps(run: Any, symbol: str, at: str) -> None:
+    """The WEEX part of ``auraquant demo``: a loopback WEEX replaying ``symbol``'s stored 1m
+    candles from ``at`` (for BTCUSDT's contract), then ``weex check`` and an executed
+    ``weex test-trade`` against it, run as a user would type them. Any WEEX settings of the
+    user are set aside for these two commands and restored after."""
+    import os
+
+    import pandas as pd
+
+    from exchange.weex.mock.app import MockServer
+    from exchange.weex.mock.config import Account, MockConfig
+    from exchange.weex.mock.engine import MockWeex, bars_from_frame
+    from tools.candles import load_candles
+
+    t0 = pd.Timestamp(at)
+    frame = load_candles(symbol, "1m", t0, t0 + pd.Timedelta(hours=6))
+    account = Account(api_key=DEMO_KEY, secret=DEMO_SECRET, passphrase=DEMO_PASSPHRASE)
+    mock = MockWeex(MockConfig(accounts=[account]), {"cmt_btcusdt": bars_from_frame(frame)})
+    demo_env = {"WEEX_API_KEY": DEMO_KEY, "WEEX_API_SECRET": DEMO_SECRET,
+                "WEEX_API_PASSPHRASE": DEMO_PASSPHRASE}  # fmt: skip
+    names = [*demo_env, "WEEX_BASE_URL", "WEEX_SECRET_KEY", "WEEX_PASSPHRASE"]
+    saved = {n: os.environ.get(n) for n in names}
+    with MockServer(mock) as server:
+        console.print(f"loopback WEEX on {server.url} replaying {symbol} 1m candles from {at}")
+        try:
+            for n in names:
+                os.environ.pop(n, None)
+            os.environ.update({**demo_env, "WEEX_BASE_URL": server.url})
+            get_settings.cache_clear()
+            run(["weex", "check"])
+            run(["weex", "test-trade", "--symbol", "BTCUSDT", "--notional", "10", "--execute"])
+        finally:
+            for n, v in saved.items():
+                if v is None:
+                    os.environ.pop(n, None)
+                else:
+                    os.environ[n] = v
+            get_settings.cache_clear()

@@ -34,7 +34,10 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
 
 @pytest.fixture(scope="module")
 def weex_mock(real_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    home, cwd = real_store.parent, tmp_path_factory.mktemp("cli")
+    cwd = tmp_path_factory.mktemp("cli")
+    home = cwd / "home"
+    home.mkdir()
+    (home / "store").symlink_to(real_store)  # the shared store stays read-only
     ready = cwd / "url"
     proc = subprocess.Popen(
         [AURAQUANT, "weex", "mock", "--port", "0", "--bar-seconds", "0", "--ready-file",

@@ -135,7 +135,7 @@ def test_plan_and_tpsl_orders_are_never_placed_twice_either(env) -> None:
     assert len(_calls(events, "/order/placeTpSlOrder")) == 1
 
 
-@pytest.mark.parametrize(("delay", "lookups", "recovered"), [(0.15, 5, True), (0.4, 1, False)])
+@pytest.mark.parametrize(("delay", "lookups", "recovered"), [(0.15, 5, True), (1.0, 1, False)])
 def test_an_order_booked_late_is_still_placed_once(delay: float, lookups: int,
                                                    recovered: bool) -> None:  # fmt: skip
     """WEEX books the order after the client gave up on the answer: found by a later lookup,
