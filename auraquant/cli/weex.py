@@ -208,15 +208,16 @@ def test_trade(
                 size = contract.min_order_size
                 note = (f"--notional {notional} is below the minimum order; using the minimum "
                         f"{fmt(size)} (~{min_value:.2f} USDT)")  # fmt: skip
+            usdt = usdt_asset(client.assets())  # the dry run checks the keys too
             plan = {"symbol": wsym, "last": str(last), "size": fmt(size),
                     "notional": f"{size * last:.4f}", "leverage": leverage,
+                    "available_usdt": str(usdt.available),
                     "open": {"type": "1", "match_price": "1", "order_type": "0"},
                     "close": {"type": "3", "match_price": "1", "order_type": "0"}}  # fmt: skip
+            if usdt.available < size * last / leverage:
+                fail(f"--notional: available {usdt.available} USDT cannot margin "
+                     f"{size * last:.2f} USDT at {leverage}x")  # fmt: skip
             if execute:
-                usdt = usdt_asset(client.assets())
-                if usdt.available < size * last / leverage:
-                    fail(f"--notional: available {usdt.available} USDT cannot margin "
-                         f"{size * last:.2f} USDT at {leverage}x")  # fmt: skip
                 client.set_leverage(wsym, leverage)
                 for i in range(repeat):
                     cycles.append(_one_cycle(client, wsym, size, i))

@@ -1,6 +1,9 @@
 """The loopback WEEX's state: one account's orders and positions on a ``VirtualExchange``, the
 replayed price path, WEEX ids and shapes, plan/TP-SL orders and the received AI logs.
 
+Two clocks: fills carry the replayed bar's time (``createdTime``), while order ``createTime``,
+position ``created_time`` and server time are the wall clock (signatures need it).
+
 Every public method takes a parsed request (query dict or JSON body) and returns the JSON WEEX
 answers, or raises ``MockReject`` with WEEX's code and message. Thread-safe (one lock)."""
 
@@ -109,6 +112,7 @@ class MockWeex:
         self.placements: dict[str, int] = {}  # client_oid -> accepted placeOrder count
         self.ai_logs: list[dict[str, Any]] = []
         self.on_ai_log: Callable[[dict[str, Any]], None] | None = None
+        self._opened_ms: dict[str, int] = {}  # wall time a position went from flat to open
         for sym, path in self._paths.items():
             if not path:
                 raise ValueError(f"paths: no bars for {sym}")
@@ -133,7 +137,17 @@ class MockWeex:
                     self._last[sym] = bar
                     fills += len(self.vx.on_bar(from_weex_symbol(sym), bar[0] * 1_000_000,
                                                 *bar[1:5], bar[5]))  # fmt: skip
+            self._track_open_times()
         return fills
+
+    def _track_open_times(self) -> None:
+        """Remember when each position opened (wall clock, as WEEX's ``created_time``)."""
+        open_now = {p.symbol for p in self.vx.positions()}
+        for sym in list(self._opened_ms):
+            if sym not in open_now:
+                del self._opened_ms[sym]
+        for sym in open_now:
+            self._opened_ms.setdefault(sym, _ms())
 
     def last_price(self, symbol: str) -> float:
         bar = self._last.get(symbol)
@@ -263,7 +277,7 @@ class MockWeex:
                     "funding_fee": "0", "marginSize": _s(p.margin), "isolated_margin": _s(p.margin),
                     "unrealizePnl": _s(p.unrealized_pnl), "contractVal": "0.000001",
                     "liquidatePrice": _s(p.liquidation_price or 0.0),
-                    "created_time": _ms(), "updated_time": _ms(),
+                    "created_time": self._opened_ms.get(p.symbol, _ms()), "updated_time": _ms(),
                 })  # fmt: skip
         return out
 
@@ -376,6 +390,7 @@ class MockWeex:
             self.placements[oid] = self.placements.get(oid, 0) + 1
             if match == "1" and self.config.fill_market_on_place:
                 self.advance(1)
+            self._track_open_times()
         return {"client_oid": None, "order_id": wid}
 
     def _order_row(self, meta: _Meta) -> dict[str, Any]:

@@ -182,6 +182,8 @@ def test_max_hold_closes_old_positions(env) -> None:
     ex.place(buy(0.1))
     assert ex.enforce_max_hold() == []
     created = ex.client.positions()[0].created_time
+    assert created is not None and ex.client.positions()[0].created_time == created  # stable
+    assert ex.enforce_max_hold(now_ms=created + 59_000) == []
     assert ex.enforce_max_hold(now_ms=created + 61_000) == ["BTCUSDT"]
     assert ex.positions() == []
 
