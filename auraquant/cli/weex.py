@@ -150,6 +150,67 @@ def check(
         err_console.print(f"[yellow]warning:[/] clock skew {skew_ms} ms; WEEX allows 30 s")
 
 
+@app.command("upload-ailog")
+def upload_ailog(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder holding ailog.ndjson")],
+    model_version: Annotated[
+        str | None, typer.Option(help="appended to each record's model name")
+    ] = None,
+    wait: Annotated[float, typer.Option(help="seconds to wait for WEEX to acknowledge")] = 60.0,
+    json_out: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Upload a run's AI log to WEEX's uploadAiLog (needs WEEX_AI_LOG_ENABLED=true).
+
+    Records go through the fsynced disk queue in $AURAQUANT_HOME/weex/ailog-queue; what WEEX has
+    not acknowledged when --wait runs out stays queued and is sent by the next upload. A record
+    already queued by an earlier upload is not queued again."""
+    from exchange.weex.ailog import to_weex_body
+    from exchange.weex.uploader import AILogUploader
+
+    settings = get_settings()
+    if not settings.weex_ai_log_enabled:
+        fail("WEEX_AI_LOG_ENABLED is off; set it to true (in .env) to upload AI logs")
+    path = run_dir / "ailog.ndjson"
+    if not path.is_file():
+        fail(f"run_dir: no ailog.ndjson in {run_dir}")
+    try:
+        records = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
+    except ValueError as exc:
+        fail(f"run_dir: {path} is not NDJSON ({exc})")
+    secrets = settings.secret_values()
+    state_path = home_dir() / "weex" / "ailog-queued.json"
+    queued: set[str] = set(json.loads(state_path.read_text())) if state_path.exists() else set()
+    with _weex_errors(secrets, debug):
+        client = _client(settings)
+        client._require_keys()
+        uploader = AILogUploader(home_dir() / "weex" / "ailog-queue", client.upload_ai_log,
+                                 secrets=secrets).start()  # fmt: skip
+        added = 0
+        try:
+            for rec in records:
+                key = f"{rec.get('run_id')}:{rec.get('seq')}"
+                if key in queued:
+                    continue
+                mapped = to_weex_body(rec, model_version=model_version)
+                uploader.enqueue(mapped.body, mapped.blobs)
+                queued.add(key)
+                added += 1
+                state_path.parent.mkdir(parents=True, exist_ok=True)
+                state_path.write_text(json.dumps(sorted(queued)))
+            drained = uploader.drain(wait)
+        finally:
+            uploader.stop()
+    result = {"records": len(records), "queued_now": added, "delivered": uploader.stats.delivered,
+              "failed_posts": uploader.stats.failures, "pending": uploader.pending,
+              "all_acknowledged": drained}  # fmt: skip
+    if json_out:
+        emit_json(result)
+        return
+    console.print(f"{added} of {len(records)} records queued; {uploader.stats.delivered} "
+                  f"acknowledged by WEEX, {uploader.pending} still queued")  # fmt: skip
+
+
 def _evidence_path(path: Path | None) -> Path:
     if path is not None:
         return path
