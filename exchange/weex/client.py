@@ -24,6 +24,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from exchange.weex.config import WeexConfig
 from exchange.weex.contracts import Contract, fmt, parse_contracts
 from exchange.weex.errors import (
+    WeexAuthError,
     WeexBusinessError,
     WeexConfigError,
     WeexError,
@@ -122,6 +123,7 @@ class WeexClient:
         self.limiter = RateLimiter(config.limits, sleep=sleep)
         self._sleep = sleep
         self._on_event = on_event
+        self.clock_offset_ms = 0  # added to ACCESS-TIMESTAMP (see ``sync_clock``)
         self._http = httpx.Client(
             base_url=config.base_url.rstrip("/"),
             timeout=config.timeout_s,
@@ -165,7 +167,7 @@ class WeexClient:
                 api_key=c.api_key.get_secret_value(),
                 secret=c.api_secret.get_secret_value(),
                 passphrase=c.passphrase.get_secret_value(),
-                ts_ms=now_ms(),
+                ts_ms=str(int(now_ms()) + self.clock_offset_ms),
                 method=ep.method,
                 path=ep.path,
                 query=query,
@@ -175,8 +177,8 @@ class WeexClient:
         url = ep.path + ("?" + query if query else "")
         shown = {k: ("****" if k in ("ACCESS-KEY", "ACCESS-PASSPHRASE") else v)
                  for k, v in headers.items()}  # fmt: skip
-        event: Event = {"headers": shown, "ts": time.time(), "method": ep.method, "path": ep.path, "query": query,
-                        "body": raw or None}  # fmt: skip
+        event: Event = {"ts": time.time(), "method": ep.method, "path": ep.path, "query": query,
+                        "headers": shown, "body": raw or None}  # fmt: skip
         t0 = time.perf_counter()
         try:
             resp = self._http.request(
@@ -237,12 +239,25 @@ class WeexClient:
     ) -> Any:
         """One endpoint by name (``E``). Retried when it is idempotent (or ``retry=True``)."""
         ep = E[name]
-        if not (ep.idempotent if retry is None else retry):
-            return self._send_once(ep, params, body)
-        for attempt in self._retrying():
-            with attempt:
+        try:
+            if not (ep.idempotent if retry is None else retry):
                 return self._send_once(ep, params, body)
+            for attempt in self._retrying():
+                with attempt:
+                    return self._send_once(ep, params, body)
+        except WeexAuthError as exc:
+            if exc.code != "40008" or not ep.idempotent:
+                raise
+            self.sync_clock()  # the timestamp was outside WEEX's 30 s: align and try once more
+            return self._send_once(ep, params, body)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def sync_clock(self) -> int:
+        """Align ``ACCESS-TIMESTAMP`` with WEEX's clock; returns the offset in ms."""
+        t0 = time.time()
+        server = ServerTime.model_validate(self.call("time"))
+        self.clock_offset_ms = server.timestamp - int((t0 + time.time()) / 2 * 1000)
+        return self.clock_offset_ms
 
     # ------------------------------------------------------------------ market
 

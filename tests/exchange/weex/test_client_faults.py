@@ -153,3 +153,14 @@ def test_an_order_booked_late_is_still_placed_once(delay: float, lookups: int,
         assert mock.placements == {"late-1": 1}
         assert placed.recovered is recovered
         assert client.positions(SYM)[0].size == Decimal("0.01")
+
+
+def test_a_skewed_clock_is_aligned_on_40008() -> None:
+    with loopback() as (server, _):
+        events: list[dict[str, Any]] = []
+        client = client_for(server, events)
+        client.clock_offset_ms = -60_000  # our clock a minute behind WEEX's window
+        assert client.assets()[0].coin_name == "USDT"
+        statuses = [(e["path"].rsplit("/", 1)[1], e["status"]) for e in events]
+        assert statuses == [("assets", 400), ("time", 200), ("assets", 200)]
+        assert abs(client.clock_offset_ms) < 5_000
