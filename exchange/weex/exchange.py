@@ -41,7 +41,7 @@ from exchange.types import (
 )
 from exchange.weex.client import WeexClient
 from exchange.weex.contracts import Contract, from_weex_symbol, to_weex_symbol
-from exchange.weex.errors import WeexBusinessError, WeexNotFound
+from exchange.weex.errors import WeexBusinessError, WeexError, WeexNotFound
 from exchange.weex.models import WeexOrder, WeexPlanOrder, usdt_asset
 
 _STATUS = {"open": OrderStatus.NEW, "pending": OrderStatus.NEW, "untriggered": OrderStatus.NEW,
@@ -109,6 +109,7 @@ class WeexExchange:
         self._leverage: dict[str, int] = {}
         self._local: dict[str, _Local] = {}
         self._pending_brackets: dict[str, tuple[float | None, float | None]] = {}
+        self.local_stops: dict[str, tuple[float | None, float | None]] = {}  # symbol -> (SL, TP)
         self._last_close: dict[str, float] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -428,18 +429,30 @@ class WeexExchange:
 
     def sync(self) -> list[str]:
         """Place the server-side TP/SL of entries that have filled since (when presets are off
-        or were rejected); returns the TP/SL order ids placed."""
+        or were rejected); returns the TP/SL order ids placed. A stop WEEX refuses is left to
+        local monitoring (``local_stops``, read by ``check_local_stops``); a transport failure
+        leaves the bracket pending for the next ``sync``. Never raises for a placed entry."""
         placed: list[str] = []
         for entry_id, (sl, tp) in list(self._pending_brackets.items()):
-            row = self.client.order_detail(entry_id)
-            if row.status == "canceled" and row.filled_qty == 0:
+            symbol = ""
+            try:
+                row = self.client.order_detail(entry_id)
+                if row.status == "canceled" and row.filled_qty == 0:
+                    del self._pending_brackets[entry_id]
+                    continue
+                if row.filled_qty <= 0:
+                    continue
+                symbol = from_weex_symbol(row.symbol)
+                placed += self.attach_stops(symbol, stop_loss=sl, take_profit=tp,
+                                            parent_id=entry_id)  # fmt: skip
                 del self._pending_brackets[entry_id]
-                continue
-            if row.filled_qty <= 0:
-                continue
-            del self._pending_brackets[entry_id]
-            placed += self.attach_stops(from_weex_symbol(row.symbol), stop_loss=sl,
-                                        take_profit=tp, parent_id=entry_id)  # fmt: skip
+            except WeexBusinessError as exc:
+                del self._pending_brackets[entry_id]
+                self.local_stops[symbol] = (sl, tp)
+                self.notes.append(f"server-side TP/SL for {entry_id} refused ({exc.code}: "
+                                  f"{exc.msg}); {symbol} is watched locally")  # fmt: skip
+            except WeexError as exc:
+                self.notes.append(f"TP/SL for {entry_id} not placed yet ({exc}); retried on sync")
         return placed
 
     def attach_stops(
@@ -488,6 +501,7 @@ class WeexExchange:
         type 3/4 market order; a refusal is retried after ``close_cooldown_s``; the last resort
         is ``closePositions``. Returns the closing order ids (empty when already flat)."""
         wsym = to_weex_symbol(symbol)
+        self.local_stops.pop(symbol, None)
         last_error: WeexBusinessError | None = None
         for attempt in range(self.config.close_attempts):
             self._cooldown(wsym)
@@ -533,10 +547,17 @@ class WeexExchange:
             self._sleep(wait)
 
     def check_local_stops(
-        self, symbol: str, *, stop_loss: float | None, take_profit: float | None
+        self,
+        symbol: str,
+        *,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
     ) -> str | None:
         """The last resort: when the position has no working server-side stop and the last
-        price has crossed ``stop_loss`` or ``take_profit``, close it. Returns what was done."""
+        price has crossed ``stop_loss`` or ``take_profit`` (default: the levels WEEX refused to
+        hold, ``local_stops``), close it. Returns what was done."""
+        if stop_loss is None and take_profit is None:
+            stop_loss, take_profit = self.local_stops.get(symbol, (None, None))
         wsym = to_weex_symbol(symbol)
         pos = next((p for p in self.client.positions(wsym) if p.size > 0), None)
         if pos is None:

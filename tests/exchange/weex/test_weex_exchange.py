@@ -212,3 +212,19 @@ def test_the_executor_runs_a_plan_on_weex(env) -> None:
     assert report.status == "FILLED"
     assert report.stop_loss_order_id and report.take_profit_order_id
     assert report.fills[0].quantity == pytest.approx(0.05)
+
+
+def test_a_refused_server_side_stop_keeps_the_entry_and_watches_locally(env) -> None:
+    ex, mock, _events, _ = env
+    ex.preset_enabled = False
+    mock.faults.set([FaultRule(kind="status", status=400, count=None,
+                               path="/order/placeTpSlOrder")])  # fmt: skip
+    last = float(ex.client.ticker("cmt_btcusdt").last)
+    o = ex.place(buy(0.1, stop_loss=round(last - 30, 1)))
+    assert o.status is OrderStatus.FILLED  # the entry is not reported as rejected
+    assert ex.local_stops == {"BTCUSDT": (round(last - 30, 1), None)}
+    assert "watched locally" in ex.notes[-1]
+    assert ex.check_local_stops("BTCUSDT") is None  # not crossed
+    ex.local_stops["BTCUSDT"] = (last + 1, None)
+    assert ex.check_local_stops("BTCUSDT") == "local_stop_loss"
+    assert ex.positions() == [] and ex.local_stops == {}
