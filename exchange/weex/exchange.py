@@ -261,7 +261,14 @@ class WeexExchange:
         if local is not None and local.plan and local.role in ("stop_loss", "take_profit"):
             if quantity is not None or price is None:
                 raise OrderRejected("quantity", quantity, "a TP/SL order can move its price only")
-            self.client.modify_tpsl(order_id, self.contract(local.symbol).round_price(price))
+            trigger = self.contract(local.symbol).round_price(price)
+            try:
+                self.client.modify_tpsl(order_id, trigger)
+            except WeexBusinessError as exc:
+                raise OrderRejected("price", price, f"WEEX {exc.code}: {exc.msg}") from None
+            if local.request is not None:
+                key = "price" if local.request.type is OrderType.LIMIT else "trigger_price"
+                local.request = local.request.model_copy(update={key: float(trigger)})
             return self.get_order(order_id)
         if price is None and quantity is None:
             raise OrderRejected("order_id", order_id, "nothing to modify; give price or quantity")

@@ -130,7 +130,7 @@ def test_server_side_stop_moves_with_modify_tpsl(env) -> None:
     ex.place(buy(stop_loss=95.0))
     [sl] = [o for o in ex.open_orders() if o.role == "stop_loss"]
     moved = ex.move_stop(sl.id, 97.0)
-    assert moved.id == sl.id and moved.request.trigger_price in (None, 95.0, 97.0)
+    assert moved.id == sl.id and moved.request.trigger_price == 97.0
     assert _bodies(events, "/order/modifyTpSlOrder")[0]["triggerPrice"] == "97.0"
     assert [float(p.trigger_price or 0) for p in ex.client.current_plans()] == [97.0]
 
