@@ -75,10 +75,11 @@ def _received(path: Path) -> list[int]:
     return [json.loads(x)["input"]["record"]["seq"] for x in path.read_text().splitlines()]
 
 
-def burst(tmp: Path, n: int, failure_rate: float, name: str) -> dict[str, object]:
+def burst(tmp: Path, n: int, failure_rate: float, name: str, workers: int = 4) -> dict[str, object]:
     proc, url, received = _mock(tmp, name, failure_rate)
     try:
-        child = _child(url, tmp / f"{name}.queue", "--count", str(n), "--drain-timeout", "300")
+        child = _child(url, tmp / f"{name}.queue", "--count", str(n), "--drain-timeout", "300",
+                       "--workers", str(workers))  # fmt: skip
         out, err = child.communicate(timeout=600)
         if child.returncode != 0:
             raise SystemExit(f"{name}: producer failed: {err[-500:]}")
@@ -88,7 +89,7 @@ def burst(tmp: Path, n: int, failure_rate: float, name: str) -> dict[str, object
         proc.wait(10)
     got = Counter(_received(received))
     lat = summary["latencies_ms"]
-    return {"records": n, "failure_rate": failure_rate, "delivered": len(got),
+    return {"records": n, "workers": workers, "failure_rate": failure_rate, "delivered": len(got),
             "lost": sum(1 for i in range(n) if i not in got),
             "duplicates": sum(c - 1 for c in got.values()), "failed_posts": summary["failures"],
             "latency_ms_p50": _pct(lat, 0.50), "latency_ms_p99": _pct(lat, 0.99),
@@ -99,7 +100,7 @@ def kill(tmp: Path, n: int) -> dict[str, object]:
     proc, url, received = _mock(tmp, "kill", 0.3, slow_s=0.05)  # a backlog to kill into
     queue = tmp / "kill.queue"
     try:
-        a = _child(url, queue, "--count", str(n), "--interval", "0.002")
+        a = _child(url, queue, "--count", str(n), "--interval", "0.002", "--workers", "4")
         enqueued: list[int] = []
         assert a.stdout is not None
         for line in a.stdout:
@@ -134,6 +135,7 @@ def main() -> None:
         result = {
             "benchmark": "ailog_upload",
             "burst": burst(tmp, args.burst, 0.0, "clean"),
+            "burst_one_worker": burst(tmp, args.burst, 0.0, "ordered", workers=1),
             "burst_30pct_failures": burst(tmp, args.burst, 0.3, "faults"),
             "sigkill_mid_burst": kill(tmp, args.burst),
             "target": {"p99_ms": 1000, "lost": 0},

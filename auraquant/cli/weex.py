@@ -157,6 +157,9 @@ def upload_ailog(
         str | None, typer.Option(help="appended to each record's model name")
     ] = None,
     wait: Annotated[float, typer.Option(help="seconds to wait for WEEX to acknowledge")] = 60.0,
+    workers: Annotated[
+        int, typer.Option(help="uploads in flight (1 keeps the log's order)", min=1, max=8)
+    ] = 1,
     json_out: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -185,7 +188,7 @@ def upload_ailog(
         client = _client(settings)
         client._require_keys()
         uploader = AILogUploader(home_dir() / "weex" / "ailog-queue", client.upload_ai_log,
-                                 secrets=secrets).start()  # fmt: skip
+                                 secrets=secrets, workers=workers).start()  # fmt: skip
         added = 0
         try:
             for rec in records:
