@@ -118,7 +118,10 @@ def kill(tmp: Path, n: int) -> dict[str, object]:
         proc.wait(10)
     got = Counter(_received(received))
     dups = {s: c for s, c in got.items() if c > 1}
+    bodies = [json.loads(x) for x in received.read_text().splitlines()]
+    marked = sum(1 for b in bodies if b["input"]["record"].get("redelivered"))
     return {"enqueued_before_kill": len(enqueued), "pending_at_restart": pending,
+            "redelivered_marked": marked,
             "delivered": sum(1 for s in enqueued if s in got),
             "lost": sum(1 for s in enqueued if s not in got),
             "duplicates": sum(c - 1 for c in dups.values()), "failure_rate": 0.3,
