@@ -351,6 +351,12 @@ def mock(
     from tools.timeutil import iso
 
     settings = get_settings()
+    rules: list[FaultRule] = []
+    if faults is not None:
+        try:
+            rules = [FaultRule.model_validate(r) for r in json.loads(faults.read_text())]
+        except (OSError, ValueError) as exc:
+            fail(f"--faults: {faults}: {' '.join(str(exc).split())[:300]}")
     symbols = [parse_symbol_option(s, "--symbol") for s in (symbol or ["BTCUSDT", "ETHUSDT"])]
     t0 = parse_time_option(start, "--start")
     t1 = t0 + pd.Timedelta(days=days)
@@ -372,12 +378,6 @@ def mock(
             secret=settings.weex_secret_key.get_secret_value(),  # type: ignore[union-attr]
             passphrase=settings.weex_passphrase.get_secret_value(),  # type: ignore[union-attr]
         ))  # fmt: skip
-    rules: list[FaultRule] = []
-    if faults is not None:
-        try:
-            rules = [FaultRule.model_validate(r) for r in json.loads(faults.read_text())]
-        except (OSError, ValueError) as exc:
-            fail(f"--faults: {faults}: {exc}")
     cfg = MockConfig(accounts=accounts, starting_balance=balance, faults=rules)
     server = MockServer(MockWeex(cfg, paths), port=port, bar_interval_s=bar_seconds)
     lines = [
