@@ -136,3 +136,34 @@ def test_where_the_contracts_differ(bars: list[tuple]) -> None:
         o = weex.place(req)  # WEEX: rounded down to the step
         assert o.filled_quantity == pytest.approx(0.05)
         assert o.id.isdigit() and int(o.id) > 2**53
+
+
+def test_server_side_tpsl_after_a_rejected_preset_gives_the_same_exit(bars: list[tuple]) -> None:
+    """Presets rejected: WEEX's stops are placed after the entry fills, so they work from the
+    next bar, while the virtual bracket's legs work in the fill's own bar. With levels the fill
+    bar does not reach (checked below) the exit is the same; when the fill bar does reach one,
+    the contracts cannot agree and this is why."""
+    from exchange.weex.mock.config import FaultRule
+
+    config = MockConfig(accounts=[ACCOUNT], starting_balance=10_000.0)
+    virtual = VirtualRun(bars, config)
+    c0 = bars[0][4]
+    sl, tp = round(c0 - 60, 1), round(c0 + 60, 1)
+    fill_bar = bars[1]
+    assert sl < fill_bar[3] and fill_bar[2] < tp  # the fill bar reaches neither level
+    req = OrderRequest(symbol="BTCUSDT", side=Side.BUY, type=OrderType.MARKET, quantity=0.05,
+                       leverage=5, stop_loss=sl, take_profit=tp)  # fmt: skip
+    with loopback({"cmt_btcusdt": bars}, starting_balance=10_000.0) as (server, mock):
+        mock.faults.set([FaultRule(kind="reject_preset", path="/order/placeOrder")])
+        weex = WeexExchange(client_for(server))
+        virtual.market(req)
+        weex.place(req)
+        assert not weex.preset_enabled
+        roles = sorted(o.role or "" for o in weex.open_orders("BTCUSDT"))
+        assert roles == ["stop_loss", "take_profit"]  # server-side TP/SL orders
+        virtual.advance(200)
+        mock.advance(200)
+        v = [_key(f) for f in virtual.vx.fills("BTCUSDT")]
+        w = [_key(f) for f in weex.fills("BTCUSDT")]
+        assert len(v) == 2 and w == v  # entry, then the same exit at the same price and bar
+        assert weex.positions() == [] and virtual.vx.positions() == []
