@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,11 +23,20 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     google_api_key: SecretStr | None = Field(default=None, validation_alias="GOOGLE_API_KEY")
     weex_api_key: SecretStr | None = Field(default=None, validation_alias="WEEX_API_KEY")
-    weex_secret_key: SecretStr | None = Field(default=None, validation_alias="WEEX_SECRET_KEY")
-    weex_passphrase: SecretStr | None = Field(default=None, validation_alias="WEEX_PASSPHRASE")
+    # WEEX_API_SECRET / WEEX_API_PASSPHRASE (issue 12); the older WEEX_SECRET_KEY /
+    # WEEX_PASSPHRASE are accepted as aliases (the first one set wins).
+    weex_secret_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WEEX_API_SECRET", "WEEX_SECRET_KEY"),
+    )
+    weex_passphrase: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WEEX_API_PASSPHRASE", "WEEX_PASSPHRASE"),
+    )
     weex_base_url: str = Field(
         default="https://api-contract.weex.com", validation_alias="WEEX_BASE_URL"
     )
+    weex_ai_log_enabled: bool = Field(default=False, validation_alias="WEEX_AI_LOG_ENABLED")
     coingecko_api_key: SecretStr | None = Field(default=None, validation_alias="COINGECKO_API_KEY")
     # news intelligence (feeds/): collectors, alerts, notifiers
     news_prefix: str = Field(default="news", validation_alias="AURAQUANT_NEWS_PREFIX")
@@ -44,6 +53,12 @@ class Settings(BaseSettings):
     telegram_api_id: int | None = Field(default=None, validation_alias="TELEGRAM_API_ID")
     telegram_api_hash: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_API_HASH")
     telegram_channels: str = Field(default="", validation_alias="AURAQUANT_TELEGRAM_CHANNELS")
+
+    @field_validator("weex_ai_log_enabled", mode="before")
+    @classmethod
+    def _blank_is_false(cls, value: object) -> object:
+        """``WEEX_AI_LOG_ENABLED=`` (blank, as in .env.example) means off."""
+        return False if isinstance(value, str) and not value.strip() else value
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the scanners that prove none leaks into output."""

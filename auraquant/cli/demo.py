@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 
 from auraquant.cli.common import console, fail
+from auraquant.cli.weex import demo_steps as weex_demo_steps
 from tools.paths import shared_data_dir
 
 REAL_SYMBOL = "BTCUSDT"
@@ -84,5 +85,6 @@ def demo(
 
     reset_desk(DEMO_DESK)  # the demo's desk starts afresh each time: the demo is repeatable
     _run(["meet", symbol, "--at", at, "--desk", DEMO_DESK])
+    weex_demo_steps(_run, symbol, at)  # the loopback WEEX: `weex check`, `weex test-trade`
     console.print(Rule("[bold green]demo done"))
     console.print("Outputs are under $AURAQUANT_HOME/runs/ (default .auraquant/runs/).")
