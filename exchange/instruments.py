@@ -38,6 +38,10 @@ class Instrument(BaseModel):
         """The nearest price on the tick grid."""
         return _snap(round(price / self.tick_size) * self.tick_size, self.tick_size)
 
+    def snap_quantity(self, quantity: float) -> float:
+        """The nearest quantity on the step grid."""
+        return _snap(round(quantity / self.step_size) * self.step_size, self.step_size)
+
     def floor_quantity(self, quantity: float) -> float:
         """The largest quantity on the step grid not above ``quantity`` (for position sizing)."""
         steps = math.floor(quantity / self.step_size + _EPS)

@@ -475,9 +475,9 @@ class VirtualExchange:
             raise OrderRejected(
                 "trigger_price", trigger_price, "a LIMIT order takes no trigger_price"
             )
-        new_qty = o.quantity if quantity is None else quantity
+        new_qty = o.quantity
         if quantity is not None:
-            self._check_quantity(inst, quantity)
+            new_qty = quantity = self._check_quantity(inst, quantity)
             if quantity <= o.filled_quantity + _QTY_EPS:
                 raise OrderRejected(
                     "quantity",
@@ -495,6 +495,17 @@ class VirtualExchange:
             ref = new_trigger if o.type is _STOP_MARKET else new_price
             if ref is not None:
                 self._check_bracket(o.side, ref, o.stop_loss, o.take_profit)
+        if not o.reduce_only:
+            book = self._books[o.symbol]
+            ref = new_price if new_price is not None else new_trigger
+            self._check_margin(
+                book,
+                o.side,
+                new_qty - o.filled_quantity,
+                ref if ref is not None else (book.mark or 0.0),
+                o.leverage,
+                exclude=o.id,
+            )
         o.status = next_status(o.id, o.status, OrderEvent.UPDATED)
         o.quantity, o.price, o.trigger_price = new_qty, new_price, new_trigger
         o.updated_ns = self._now_ns
@@ -737,7 +748,8 @@ class VirtualExchange:
         return book
 
     @staticmethod
-    def _check_quantity(inst: Instrument, q: float) -> None:
+    def _check_quantity(inst: Instrument, q: float) -> float:
+        """``q`` checked and snapped onto the size grid (float noise removed)."""
         if not (isinstance(q, int | float) and math.isfinite(q) and q > 0):
             raise OrderRejected("quantity", q, f"must be > 0, got {q}")
         if not inst.on_step(q):
@@ -752,6 +764,7 @@ class VirtualExchange:
                 q,
                 f"{_fmt(q)} is below the {inst.symbol} minimum quantity {_fmt(inst.min_quantity)}",
             )
+        return inst.snap_quantity(q)
 
     @staticmethod
     def _check_price(inst: Instrument, name: str, px: float) -> float:
@@ -761,7 +774,7 @@ class VirtualExchange:
             raise OrderRejected(
                 name, px, f"{_fmt(px)} is not on the {inst.symbol} tick {_fmt(inst.tick_size)}"
             )
-        return float(px)
+        return inst.round_price(px)
 
     def _check_stop_side(self, book: _Book, side: int, trigger: float) -> None:
         mark = book.mark
@@ -806,6 +819,36 @@ class VirtualExchange:
                 f"{_fmt(take_profit)} must be {where} the {name} entry price {_fmt(ref)}",
             )
 
+    def _check_margin(
+        self,
+        book: _Book,
+        side: int,
+        quantity: float,
+        ref: float,
+        leverage: float,
+        exclude: str | None = None,
+    ) -> None:
+        """V12: the part of ``quantity`` that opens or adds must find ``margin + taker fee`` in
+        the available balance (``exclude``: an order being modified, whose own reservation is
+        released first)."""
+        pos = position_quantity(book.lots)
+        opening = (
+            quantity
+            if (abs(pos) < _QTY_EPS or (pos > 0) == (side > 0))
+            else max(0.0, quantity - abs(pos))
+        )
+        if opening <= 0:
+            return
+        need = opening * ref / leverage + quantity * ref * max(self.config.taker_fee, 0.0)
+        available = self._available(exclude)
+        if need > available + 1e-9:
+            raise OrderRejected(
+                "quantity",
+                quantity,
+                f"{_fmt(quantity)} {book.symbol} needs {need:.2f} USDT (margin + taker fee) "
+                f"but {available:.2f} is available",
+            )
+
     def _build(self, r: OrderRequest) -> tuple[_Book, _Ord]:
         """Validate a request into an order record without changing any state."""
         book = self._books.get(r.symbol)
@@ -820,7 +863,7 @@ class VirtualExchange:
         inst = book.inst
         side = 1 if r.side == Side.BUY else -1
         t = r.type if type(r.type) is OrderType else OrderType(r.type)
-        self._check_quantity(inst, r.quantity)
+        qty = self._check_quantity(inst, r.quantity)
         if not (1.0 <= r.leverage <= inst.max_leverage):
             raise OrderRejected(
                 "leverage",
@@ -882,30 +925,14 @@ class VirtualExchange:
                     f"a {_side(side).value} would increase the {held} {r.symbol} position",
                 )
         else:
-            opening = (
-                r.quantity
-                if (abs(pos) < _QTY_EPS or (pos > 0) == (side > 0))
-                else max(0.0, r.quantity - abs(pos))
-            )
-            if opening > 0:
-                need = opening * ref / r.leverage + r.quantity * ref * max(
-                    self.config.taker_fee, 0.0
-                )
-                available = self._available()
-                if need > available + 1e-9:
-                    raise OrderRejected(
-                        "quantity",
-                        r.quantity,
-                        f"{_fmt(r.quantity)} {r.symbol} needs {need:.2f} USDT (margin + taker fee) "
-                        f"but {available:.2f} is available",
-                    )
+            self._check_margin(book, side, qty, ref, r.leverage)
         o = _Ord(
             "",  # id, given on acceptance
             0,  # seq
             r.symbol,
             side,
             t,
-            float(r.quantity),
+            qty,
             price,
             trigger,
             r.reduce_only,
@@ -959,11 +986,12 @@ class VirtualExchange:
 
     # ------------------------------------------------------------------ money
 
-    def _available(self) -> float:
-        """``balance().available`` without building a ``Balance``."""
+    def _available(self, exclude: str | None = None) -> float:
+        """``balance().available`` without building a ``Balance`` (``exclude``: leave one
+        order's reservation out)."""
         upnl, margin = self._marked_totals()
         equity = self._wallet + upnl
-        return equity - margin - self._reserved()
+        return equity - margin - self._reserved(exclude)
 
     def _marked_totals(self) -> tuple[float, float]:
         upnl = 0.0
@@ -1036,7 +1064,6 @@ class VirtualExchange:
             level = lone.price if lone.type is _LIMIT else lone.trigger_price
             self._fire(book, sim, ts, lone, level, False, low, h)  # type: ignore[arg-type]
             return self._commit(book, sim)
-        ambiguous = self._ambiguous(book, h, low)
         orders = list(book.working)
         for w in orders:
             lf = w.live_from_ns
@@ -1054,11 +1081,11 @@ class VirtualExchange:
             book.liq,
         )
         self._walk(book, sim, ts, o, o, low, h)
-        if not ambiguous:
-            self._segments(book, sim, ts, o, h, low, c, True)
-            return self._commit(book, sim)
         if not self._can_fire(sim, h, low):
             return self._commit(book, sim)  # nothing left to fire after the open, on any path
+        if not self._ambiguous(sim, h, low):
+            self._segments(book, sim, ts, o, h, low, c, True)
+            return self._commit(book, sim)
         other = self._fork(sim)
         self._segments(book, sim, ts, o, h, low, c, True)
         # Every price in [L, H] is visited on both paths; if nothing fired after the open on
@@ -1180,24 +1207,32 @@ class VirtualExchange:
             return lone
         return None
 
-    def _ambiguous(self, book: _Book, h: float, low: float) -> bool:
-        """Can the path order change this bar's outcome? Only when two things can happen."""
+    @staticmethod
+    def _ambiguous(sim: _Sim, h: float, low: float) -> bool:
+        """Can the path order change this bar's outcome? Judged on the state after the open
+        step (an order the open gapped through has already fired or triggered there).
+
+        Only one thing left that can happen, and nothing that can follow it, is path-free: a
+        liquidation alone, or one LIMIT / STOP_MARKET (or triggered STOP_LIMIT) that is
+        reduce-only and covers the whole position. An untriggered STOP_LIMIT in reach is two
+        events (the trigger, then maybe its limit) and always ambiguous.
+        """
         n = 0
         only: _Ord | None = None
-        for o in book.working:
+        for o in sim.orders:
+            status = o.status
+            if status is not _NEW and status is not _PARTIAL:
+                continue
             t = o.type
             if t is not _MARKET:
-                if t is _LIMIT or (
-                    t is _STOP_LIMIT and o.triggered_ns is not None
-                ):  # level: the limit
-                    level = o.price
-                else:
-                    level = o.trigger_price
-                if not low <= level <= h:  # type: ignore[operator]
+                level = matching.working_level(t, o.price, o.trigger_price, o.triggered_ns)
+                if not low <= level <= h:
                     continue
+                if t is _STOP_LIMIT and o.triggered_ns is None:
+                    return True
             n += 1
             only = o
-        liq = book.liq
+        liq = sim.liq
         liq_touched = liq is not None and low <= liq <= h
         if liq_touched:
             n += 1
@@ -1207,8 +1242,12 @@ class VirtualExchange:
             return True
         if liq_touched or only is None:
             return False
-        pos = abs(position_quantity(book.lots))
-        return not (only.reduce_only and only.quantity - only.filled_quantity >= pos - _QTY_EPS)
+        pos = abs(position_quantity(sim.lots))
+        return not (
+            only.type is not _MARKET
+            and only.reduce_only
+            and only.quantity - only.filled_quantity >= pos - _QTY_EPS
+        )
 
     def _walk(
         self, book: _Book, sim: _Sim, ts: int, cur: float, end: float, low: float, high: float
@@ -1316,7 +1355,9 @@ class VirtualExchange:
                 next_status(w.id, w.status, OrderEvent.TRIGGERED)
                 w.triggered_ns = ts
             # matching.market_execution, unpacked
-            px = slipped_price(point, w.side, self.config.slippage_bps, low, high)
+            px = slipped_price(
+                point, w.side, self.config.slippage_bps, low, high, book.inst.tick_size
+            )
             self._execute(book, sim, ts, w, px, TAKER, point, point)
             return
         limit: float = w.price  # type: ignore[assignment]
@@ -1325,7 +1366,7 @@ class VirtualExchange:
             return
         hit = matching.Touch(point, breached)
         ex = matching.limit_execution(
-            limit, w.side, hit, w.arriving, self.config.slippage_bps, low, high
+            limit, w.side, hit, w.arriving, self.config.slippage_bps, low, high, book.inst.tick_size
         )
         self._execute(book, sim, ts, w, ex.price, ex.liquidity, ex.reference, point)
 
@@ -1409,7 +1450,8 @@ class VirtualExchange:
                 ref,
             )
         )
-        self._after_position_change(sim, ts, was_flat, realized)
+        flipped = not was_flat and bool(lots) and (lots[0].quantity > 0) != (pos > 0)
+        self._after_position_change(sim, ts, was_flat or flipped, 0.0 if flipped else realized)
         if w.stop_loss is not None or w.take_profit is not None:
             self._spawn_children(sim, w, qty, ts)
         oco = w.oco_id
@@ -1423,6 +1465,8 @@ class VirtualExchange:
                     self._cancel(p, "reduce-only: position is flat", ts)
 
     def _after_position_change(self, sim: _Sim, ts: int, was_flat: bool, realized: float) -> None:
+        """``was_flat``: the position now held is a new one (opened from flat, or the other
+        side of a flip, whose closed leg's PnL belongs to the old position)."""
         if was_flat:
             sim.position_realized = 0.0
         sim.position_realized += realized
