@@ -704,6 +704,12 @@ class VirtualExchange:
         ex._snapshot = snapshot
         return ex
 
+    @classmethod
+    def restore(cls, state: dict[str, Any] | None) -> VirtualExchange:
+        """``from_state``, or a fresh exchange when there is no state yet (what
+        ``exchange.snapshot.transact`` builds from a store)."""
+        return cls() if state is None else cls.from_state(state)
+
     def _load_state(self, state: dict[str, Any]) -> None:
         if state.get("state_version") != STATE_VERSION:
             raise ValueError(

@@ -1,8 +1,8 @@
 """`auraquant exchange`: run and operate the virtual exchange.
 
 State lives in ``$AURAQUANT_HOME/exchange/state.json`` (or in Redis when ``REDIS_URL`` is set)
-and is saved after every command that changes it. While ``serve`` runs it owns the state:
-talk to it over HTTP rather than with these commands.
+and every command that changes it saves with a compare-and-swap (``exchange.snapshot.transact``):
+these commands and a running ``serve`` share the state without losing an order.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich.table import Table
@@ -17,7 +18,13 @@ from rich.table import Table
 from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
 from auraquant.settings import get_settings
 from exchange.errors import ExchangeError
-from exchange.snapshot import JsonFileSnapshot, RedisSnapshot, SnapshotStore
+from exchange.snapshot import (
+    JsonFileSnapshot,
+    RedisSnapshot,
+    SnapshotConflict,
+    VersionedStore,
+    transact,
+)
 from exchange.types import OrderRequest, OrderType, Side
 from exchange.virtual import VirtualExchange
 from tools.paths import home_dir
@@ -34,7 +41,7 @@ REDIS_KEY = "auraquant:exchange:state"
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
 
 
-def snapshot_store() -> SnapshotStore:
+def snapshot_store() -> VersionedStore:
     """Redis when ``REDIS_URL`` is set (key ``$AURAQUANT_EXCHANGE_REDIS_KEY``, default
     ``auraquant:exchange:state``), else ``$AURAQUANT_HOME/exchange/state.json``."""
     url = get_settings().redis_url
@@ -43,26 +50,18 @@ def snapshot_store() -> SnapshotStore:
     return JsonFileSnapshot(home_dir() / "exchange" / "state.json")
 
 
-def _load(store: SnapshotStore) -> VirtualExchange:
-    state = store.load()
-    return VirtualExchange() if state is None else VirtualExchange.from_state(state)
-
-
 def _dump(obj: Any) -> Any:
     return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj
 
 
 def _run(action: Any, *, save: bool) -> tuple[VirtualExchange, Any]:
-    """Load, act, save: a rejected action saves nothing and fails with its message."""
+    """Load, act, save with a compare-and-swap (retried on a conflict): a rejected action
+    saves nothing and fails with its message."""
     store = snapshot_store()
     try:
-        ex = _load(store)
-        result = action(ex)
-    except (ExchangeError, ValidationError, ValueError) as exc:
+        return transact(store, VirtualExchange.restore, action, save=save)
+    except (ExchangeError, ValidationError, ValueError, SnapshotConflict) as exc:
         fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc))
-    if save:
-        store.save(ex.state_dict())
-    return ex, result
 
 
 def _order_table(orders: list[Any]) -> Table:
@@ -96,11 +95,11 @@ def serve(
 
     store = snapshot_store()
     try:
-        ex = VirtualExchange(snapshot=store)
+        VirtualExchange.restore(store.load())  # a broken snapshot fails here, not later
     except (ExchangeError, ValueError) as exc:
         fail(str(exc))
     err_console.print(f"virtual exchange on http://{host}:{port} (state: {store!r})")
-    uvicorn.run(create_app(ex), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store=store), host=host, port=port, log_level="warning")
 
 
 @order_app.command("place")
@@ -261,14 +260,14 @@ def advance(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Advance the clock over stored 1-minute candles, matching orders bar by bar."""
+    """Advance the clock over stored 1-minute candles, matching orders bar by bar.
+
+    The first bar is the one after the symbol's last processed bar; on a symbol with no bar yet
+    it is ``--from``, else the exchange's clock (set by other symbols), else the one bar that
+    closes at ``--to``.
+    """
     end = parse_time_option(to, "--to")
-    store = snapshot_store()
-    try:
-        ex = _load(store)
-    except (ExchangeError, ValueError) as exc:
-        fail(str(exc))
-    last = ex.now_for(symbol)
+    ex, last = _run(lambda ex: ex.now_for(symbol), save=False)
     if from_ is not None:
         start = parse_time_option(from_, "--from")
         if last is not None and start < last:
@@ -277,8 +276,10 @@ def advance(
             )
     elif last is not None:
         start = last
+    elif ex.now is not None:
+        start = ex.now
     else:
-        fail(f"--from: required, the exchange has not seen a {symbol} bar yet")
+        start = end - pd.Timedelta(minutes=1)
     if end <= start:
         fail(f"--to: {iso(end)} is not after the start {iso(start)}")
     try:
@@ -290,16 +291,19 @@ def advance(
     except Exception as exc:
         fail(f"--symbol: cannot load {symbol} 1m candles {iso(start)}..{iso(end)}: {exc}")
     bars = bars[bars.index >= start]
-    new_fills = []
-    try:
-        with _progress(len(bars)) as tick:
-            step = max(1, len(bars) // 100)
-            for i in range(0, len(bars), step):
-                new_fills.extend(ex.feed(symbol, bars.iloc[i : i + step]))
-                tick(min(step, len(bars) - i))
-    except (ExchangeError, ValueError) as exc:
-        fail(str(exc))
-    store.save(ex.state_dict())
+
+    def feed(ex: VirtualExchange) -> list[Any]:
+        done = ex.now_for(symbol)  # another writer may have advanced it since
+        todo = bars if done is None else bars[bars.index >= done]
+        out: list[Any] = []
+        with _progress(len(todo)) as tick:
+            step = max(1, len(todo) // 100)
+            for i in range(0, len(todo), step):
+                out.extend(ex.feed(symbol, todo.iloc[i : i + step]))
+                tick(min(step, len(todo) - i))
+        return out
+
+    ex, new_fills = _run(feed, save=True)
     summary = {
         "symbol": symbol,
         "bars": len(bars),

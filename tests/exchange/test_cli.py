@@ -135,9 +135,14 @@ def test_a_rejected_order_leaves_the_state_file_untouched(cli, aq_home: Path) ->
     assert state.read_bytes() == before
 
 
-def test_advance_needs_a_start_and_a_later_end(cli) -> None:
-    code, _, err = cli("advance", "--symbol", "BTCUSDT", "--to", "2023-04-20T01:05:00Z")
-    assert code == 2 and "--from: required, the exchange has not seen a BTCUSDT bar yet" in err
+def test_advance_on_a_fresh_exchange_feeds_the_bar_closing_at_to(cli) -> None:
+    code, out, _ = cli("advance", "--symbol", "BTCUSDT", "--to", "2023-04-20T01:05:00Z", "--json")
+    assert code == 0 and out["bars"] == 1 and out["now"] == "2023-04-20T01:05:00Z"
+    code, out, _ = cli("advance", "--symbol", "BTCUSDT", "--to", "2023-04-20T01:08:00Z", "--json")
+    assert code == 0 and out["bars"] == 3 and out["now"] == "2023-04-20T01:08:00Z"
+
+
+def test_advance_needs_a_later_end(cli) -> None:
     code, _, err = cli(
         "advance",
         "--symbol",
