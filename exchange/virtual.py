@@ -34,9 +34,11 @@ from exchange.errors import BarRejected, OrderNotOpen, OrderRejected, UnknownOrd
 from exchange.instruments import Instrument, resolve
 from exchange.margin import (
     Lot,
+    add_margin,
     apply_fill,
     entry_price,
     liquidation_price,
+    maintenance,
     position_margin,
     position_quantity,
     unrealized_pnl,
@@ -275,6 +277,7 @@ class VirtualExchange:
                 )
             config = stored_config
         self.config = config or ExchangeConfig()
+        self._average = self.config.position_accounting == "average"
         self._snapshot: SnapshotStore | None = None
         self._wallet = self.config.starting_balance
         self._books: dict[str, _Book] = {}
@@ -368,11 +371,10 @@ class VirtualExchange:
 
     def balance(self) -> Balance:
         upnl, margin = self._marked_totals()
-        equity = self._wallet + upnl
         return Balance(
             wallet=self._wallet,
-            equity=equity,
-            available=equity - margin - self._reserved(),
+            equity=self._wallet + upnl,
+            available=self._available(),
             margin_used=margin,
         )
 
@@ -495,8 +497,13 @@ class VirtualExchange:
             ref = new_trigger if o.type is _STOP_MARKET else new_price
             if ref is not None:
                 self._check_bracket(o.side, ref, o.stop_loss, o.take_profit)
+        book = self._books[o.symbol]
+        size_ref = new_price if new_price is not None else (new_trigger or book.mark)
+        if size_ref is not None:
+            self._check_size(inst, new_qty, size_ref, o.reduce_only)
+        if price is not None and new_price is not None:
+            self._check_band(book, o.side, new_price)
         if not o.reduce_only:
-            book = self._books[o.symbol]
             ref = new_price if new_price is not None else new_trigger
             self._check_margin(
                 book,
@@ -825,6 +832,46 @@ class VirtualExchange:
                 f"{_fmt(take_profit)} must be {where} the {name} entry price {_fmt(ref)}",
             )
 
+    @staticmethod
+    def _check_size(inst: Instrument, quantity: float, ref: float, reduce_only: bool) -> None:
+        """The instrument's maximum order quantity, and its minimum notional (``quantity x``
+        the limit, trigger or mark price; reduce-only orders are exempt, as on Binance)."""
+        if inst.max_quantity is not None and quantity > inst.max_quantity + 1e-12:
+            raise OrderRejected(
+                "quantity",
+                quantity,
+                f"{_fmt(quantity)} is above the {inst.symbol} maximum order quantity "
+                f"{_fmt(inst.max_quantity)}",
+            )
+        if not reduce_only and quantity * ref < inst.min_notional - 1e-9:
+            raise OrderRejected(
+                "quantity",
+                quantity,
+                f"{_fmt(quantity)} {inst.symbol} at {_fmt(ref)} is a notional of "
+                f"{quantity * ref:.2f}, below the minimum {_fmt(inst.min_notional)}",
+            )
+
+    @staticmethod
+    def _check_band(book: _Book, side: int, price: float) -> None:
+        """The limit-price band: a buy at most ``band`` above the mark, a sell at most
+        ``band`` below it (Binance PERCENT_PRICE)."""
+        band = book.inst.price_band
+        mark = book.mark
+        if band is None or mark is None:
+            return
+        if side > 0 and price > mark * (1.0 + band) + 1e-12:
+            raise OrderRejected(
+                "price",
+                price,
+                f"a BUY at {_fmt(price)} is more than {band:.0%} above the mark {_fmt(mark)}",
+            )
+        if side < 0 and price < mark * (1.0 - band) - 1e-12:
+            raise OrderRejected(
+                "price",
+                price,
+                f"a SELL at {_fmt(price)} is more than {band:.0%} below the mark {_fmt(mark)}",
+            )
+
     def _check_margin(
         self,
         book: _Book,
@@ -911,6 +958,9 @@ class VirtualExchange:
         if trigger is not None:
             self._check_stop_side(book, side, trigger)
         ref: float = price if price is not None else (trigger if trigger is not None else book.mark)  # type: ignore[assignment]
+        self._check_size(inst, qty, ref, r.reduce_only)
+        if price is not None:
+            self._check_band(book, side, price)
         if sl is not None or tp is not None:
             if r.reduce_only:
                 raise OrderRejected(
@@ -995,9 +1045,11 @@ class VirtualExchange:
     def _available(self, exclude: str | None = None) -> float:
         """``balance().available`` without building a ``Balance`` (``exclude``: leave one
         order's reservation out)."""
-        upnl, margin = self._marked_totals()
-        equity = self._wallet + upnl
-        return equity - margin - self._reserved(exclude)
+        margin = 0.0
+        for b in self._books.values():
+            if b.lots:
+                margin += position_margin(b.lots)
+        return self._wallet - margin - self._reserved(exclude)
 
     def _marked_totals(self) -> tuple[float, float]:
         upnl = 0.0
@@ -1036,9 +1088,13 @@ class VirtualExchange:
         while due < end_ns:
             amount = funding_payment(qty, price, rate)
             self._wallet += amount
+            if self.config.funding_from_margin:
+                book.lots = add_margin(book.lots, amount)
             self._funding.append(_FundingRec(book.symbol, due, rate, qty, price, amount))
             due += FUNDING_INTERVAL_NS
         book.funding_due = due
+        if self.config.funding_from_margin:
+            self._refresh(book)  # the liquidation price moved with the margin
 
     # ------------------------------------------------------------------ the bar
 
@@ -1376,18 +1432,15 @@ class VirtualExchange:
         )
         self._execute(book, sim, ts, w, ex.price, ex.liquidity, ex.reference, point)
 
-    def _available_in_sim(self, book: _Book, sim: _Sim, price: float, exclude: str) -> float:
-        lots = sim.lots
-        upnl = self._position_value(lots, price) if lots else 0
-        margin = position_margin(lots)
+    def _available_in_sim(self, book: _Book, sim: _Sim, exclude: str) -> float:
+        """Available balance in the middle of ``book``'s bar: isolated margin, so no position's
+        unrealised PnL counts (``available = wallet - position margins - reservations``)."""
+        margin = position_margin(sim.lots)
         for b in self._books.values():
             if b is not book and b.lots:
-                q = position_quantity(b.lots)
-                e = entry_price(b.lots)
-                upnl += unrealized_pnl(q, e, b.mark if b.mark is not None else e)
                 margin += position_margin(b.lots)
         reserved = self._reserved(exclude, book, sim.orders)
-        return self._wallet + sim.wallet_delta + upnl - margin - reserved
+        return self._wallet + sim.wallet_delta - margin - reserved
 
     def _execute(
         self,
@@ -1419,7 +1472,7 @@ class VirtualExchange:
             opening = qty if (was_flat or (pos > 0) == (side > 0)) else max(0.0, qty - abs(pos))
             if opening > _QTY_EPS:
                 need = opening * px / w.leverage + fee(qty, px, cfg.taker_fee)
-                available = self._available_in_sim(book, sim, point, w.id)
+                available = self._available_in_sim(book, sim, w.id)
                 if need > available + 1e-9:
                     self._cancel(
                         w,
@@ -1428,7 +1481,7 @@ class VirtualExchange:
                     )
                     return
         cost = fee(qty, px, cfg.maker_fee if liquidity == MAKER else cfg.taker_fee)
-        eff = apply_fill(lots, side * qty, px, w.leverage)
+        eff = apply_fill(lots, side * qty, px, w.leverage, self._average)
         realized = eff.realized_pnl
         lots = sim.lots = eff.lots
         sim.wallet_delta += realized - cost
@@ -1457,7 +1510,9 @@ class VirtualExchange:
             )
         )
         flipped = not was_flat and bool(lots) and (lots[0].quantity > 0) != (pos > 0)
-        self._after_position_change(sim, ts, was_flat or flipped, 0.0 if flipped else realized)
+        self._after_position_change(
+            book, sim, ts, was_flat or flipped, 0.0 if flipped else realized
+        )
         if w.stop_loss is not None or w.take_profit is not None:
             self._spawn_children(sim, w, qty, ts)
         oco = w.oco_id
@@ -1470,7 +1525,9 @@ class VirtualExchange:
                 if p.reduce_only and p.status in OPEN:
                     self._cancel(p, "reduce-only: position is flat", ts)
 
-    def _after_position_change(self, sim: _Sim, ts: int, was_flat: bool, realized: float) -> None:
+    def _after_position_change(
+        self, book: _Book, sim: _Sim, ts: int, was_flat: bool, realized: float
+    ) -> None:
         """``was_flat``: the position now held is a new one (opened from flat, or the other
         side of a flip, whose closed leg's PnL belongs to the old position)."""
         if was_flat:
@@ -1482,10 +1539,17 @@ class VirtualExchange:
             return
         if was_flat or sim.funding_due is None:
             sim.funding_due = next_funding_after(ts)
-        q = position_quantity(sim.lots)
-        sim.liq = liquidation_price(
-            q, entry_price(sim.lots), position_margin(sim.lots), self.config.maintenance_margin_rate
+        sim.liq = self._liquidation_price(book.inst, sim.lots)
+
+    def _liquidation_price(self, inst: Instrument, lots: list[Lot]) -> float | None:
+        """The isolated liquidation price of ``lots``, with the maintenance tier of the
+        position's notional at entry (``margin.maintenance``)."""
+        q = position_quantity(lots)
+        e = entry_price(lots)
+        rate, amount = maintenance(
+            inst.maintenance_tiers, abs(q) * e, self.config.maintenance_margin_rate
         )
+        return liquidation_price(q, e, position_margin(lots), rate, amount)
 
     def _record_fill(
         self,
@@ -1602,6 +1666,7 @@ class VirtualExchange:
             reason="liquidation",
         )
         eff = apply_fill(sim.lots, -q, point, 1.0)
+        margin = max(margin, 0.0)  # funding may have eaten it all
         realized = max(eff.realized_pnl, -margin)
         liq_fee = margin + realized  # the margin left over goes to the venue as liquidation fee
         liq_order.filled_quantity = abs(q)
@@ -1611,7 +1676,7 @@ class VirtualExchange:
         sim.lots = []
         sim.wallet_delta += realized - liq_fee
         self._record_fill(sim, liq_order, abs(q), point, liq_fee, TAKER, point, ts, realized)
-        self._after_position_change(sim, ts, False, realized)
+        self._after_position_change(book, sim, ts, False, realized)
         for p in sim.orders:
             if p.reduce_only and p.status in OPEN:
                 self._cancel(p, "reduce-only: position is flat", ts)
@@ -1660,12 +1725,7 @@ class VirtualExchange:
         lots = book.lots
         if lots:
             q = position_quantity(lots)
-            liq = book.liq = liquidation_price(
-                q,
-                entry_price(lots),
-                position_margin(lots),
-                self.config.maintenance_margin_rate,
-            )
+            liq = book.liq = self._liquidation_price(book.inst, lots)
             if liq is not None:
                 if q > 0:
                     below = max(below, liq)

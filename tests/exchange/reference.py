@@ -26,9 +26,11 @@ from exchange.costs import (
 )
 from exchange.margin import (
     Lot,
+    add_margin,
     apply_fill,
     entry_price,
     liquidation_price,
+    maintenance,
     position_margin,
     position_quantity,
     unrealized_pnl,
@@ -93,9 +95,10 @@ class RState:
 class Reference:
     """The reference venue: ``add`` mirrors an accepted order, ``bar`` walks one bar."""
 
-    def __init__(self, config: ExchangeConfig, tick: float) -> None:
+    def __init__(self, config: ExchangeConfig, tick: float, tiers: tuple = ()) -> None:
         self.cfg = config
         self.tick = tick
+        self.tiers = tiers
         self.s = RState(wallet=config.starting_balance)
 
     def add(self, o: Order) -> None:
@@ -129,6 +132,8 @@ class Reference:
             while s.funding_due < end:
                 amount = funding_payment(position_quantity(s.lots), o, self.cfg.funding_rate)
                 s.wallet += amount
+                if self.cfg.funding_from_margin:
+                    s.lots = add_margin(s.lots, amount)
                 s.funding.append((s.funding_due, amount))
                 s.funding_due += FUNDING_INTERVAL_NS
         for w in s.orders:
@@ -179,12 +184,9 @@ class Reference:
                     best, chosen = key, (w, point, breached)
             if st.lots:
                 q = position_quantity(st.lots)
-                liq = liquidation_price(
-                    q,
-                    entry_price(st.lots),
-                    position_margin(st.lots),
-                    self.cfg.maintenance_margin_rate,
-                )
+                e = entry_price(st.lots)
+                rate, amount = maintenance(self.tiers, abs(q) * e, self.cfg.maintenance_margin_rate)
+                liq = liquidation_price(q, e, position_margin(st.lots), rate, amount)
                 hit = None if liq is None else matching.touch(liq, q > 0, cur, end)
                 if hit is not None:
                     key = (abs(hit.point - cur), matching.PRIORITY_LIQUIDATION, 0)
@@ -226,15 +228,15 @@ class Reference:
         )
         self._execute(st, ts, w, ex.price, ex.liquidity, ex.reference, point)
 
-    def _available(self, st: RState, point: float, exclude: str) -> float:
-        upnl = sum(unrealized_pnl(q, p, point) for q, p, _ in st.lots)
+    def _available(self, st: RState, exclude: str) -> float:
+        """Isolated margin: wallet less position margin and reservations (no uPnL)."""
         reserved = 0.0
         for o in st.orders:
             if o.status != "NEW" or o.reduce_only or o.id == exclude:
                 continue
             ref = o.price if o.price is not None else (o.trigger or st.mark or 0.0)
             reserved += (o.quantity - o.filled) * ref / o.leverage
-        return st.wallet + upnl - position_margin(st.lots) - reserved
+        return st.wallet - position_margin(st.lots) - reserved
 
     def _execute(
         self,
@@ -261,11 +263,13 @@ class Reference:
             opening = qty if (flat or (pos > 0) == (w.side > 0)) else max(0.0, qty - abs(pos))
             if opening > EPS:
                 need = opening * px / w.leverage + fee(qty, px, cfg.taker_fee)
-                if need > self._available(st, point, w.id) + 1e-9:
+                if need > self._available(st, w.id) + 1e-9:
                     w.status = "CANCELED"
                     return
         cost = fee(qty, px, cfg.maker_fee if liquidity == MAKER else cfg.taker_fee)
-        eff = apply_fill(st.lots, w.side * qty, px, w.leverage)
+        eff = apply_fill(
+            st.lots, w.side * qty, px, w.leverage, self.cfg.position_accounting == "average"
+        )
         st.lots = eff.lots
         st.wallet += eff.realized_pnl - cost
         w.filled += qty
@@ -366,6 +370,7 @@ class Reference:
             )
         )
         eff = apply_fill(st.lots, -q, point, 1.0)
+        margin = max(margin, 0.0)
         realized = max(eff.realized_pnl, -margin)
         liq_fee = margin + realized
         st.lots = []

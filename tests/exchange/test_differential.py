@@ -2,8 +2,9 @@
 (``tests/exchange/reference.py``) on hypothesis-generated cases: zero differences.
 
 Cases mix market, limit, stop-market and stop-limit orders, gaps, brackets, reduce-only exits,
-flips, liquidations at up to 20x, funding across 08:00 UTC and both same-bar policies, with fees
-and slippage on. After every bar the fills, wallet, position, order statuses and funding
+flips, liquidations at up to 20x with two maintenance tiers, funding across 08:00 UTC (from the
+isolated margin or the wallet), average and FIFO accounting and both same-bar policies, with
+fees and slippage on. After every bar the fills, wallet, position, order statuses and funding
 payments must agree. The profile is fixed (derandomized, no deadline, 10,000 examples) so the
 suite is deterministic.
 """
@@ -28,7 +29,11 @@ from tests.exchange.reference import Reference
 
 SYM = "DIFFUSDT"
 TICK = 0.1
-INSTRUMENT = Instrument(symbol=SYM, tick_size=TICK, step_size=1.0, min_quantity=1.0)
+# two maintenance tiers (continuous at 250: 250 x 0.02 - 3.75 = 250 x 0.005)
+TIERS = ((250.0, 0.005, 0.0), (1e12, 0.02, 3.75))
+INSTRUMENT = Instrument(
+    symbol=SYM, tick_size=TICK, step_size=1.0, min_quantity=1.0, maintenance_tiers=TIERS
+)
 T0 = int(pd.Timestamp("2023-04-20T07:56:00Z").value)  # bars 4.. settle the 08:00 funding
 MINUTE = 60_000_000_000
 
@@ -49,6 +54,7 @@ BALANCE = st.sampled_from([150.0, 400.0, 100_000.0])
 SLIPPAGE = st.sampled_from([0.0, 1.0, 30.0])
 FUNDING = st.sampled_from([0.0001, -0.002, 0.01])
 POLICY = st.sampled_from(["pessimistic", "optimistic"])
+ACCOUNTING = st.sampled_from(["average", "fifo"])
 NBARS = st.integers(2, 8)
 GAP = st.sampled_from([1.0, 1.0, 3.0])
 MOVE = st.sampled_from([1.0, 2.0])
@@ -126,6 +132,8 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[float, ...]], lis
         "slippage_bps": draw(SLIPPAGE),
         "funding_rate": draw(FUNDING),
         "sl_tp_same_bar": draw(POLICY),
+        "position_accounting": draw(ACCOUNTING),
+        "funding_from_margin": draw(BOOL),
         "instruments": {SYM: INSTRUMENT},
     }
     n = draw(NBARS)
@@ -226,7 +234,7 @@ def run_case(
 ) -> None:
     cfg = ExchangeConfig(**config)
     ex = VirtualExchange(cfg)
-    ref = Reference(cfg, TICK)
+    ref = Reference(cfg, TICK, TIERS)
     for k, (o, h, low, c) in enumerate(bars):
         ts = T0 + k * MINUTE
         ex.on_bar(SYM, ts, o, h, low, c)
@@ -272,7 +280,7 @@ def test_the_reference_sees_a_difference_when_there_is_one() -> None:
     bars = [(100.0,) * 4, (100.0,) * 4, (100.0, 106.0, 99.0, 105.5)]
     run_case(config, bars, [[spec_short], [spec_exit]])  # agree under the same policy
     ex = VirtualExchange(ExchangeConfig(**config))
-    ref = Reference(ExchangeConfig(**config, sl_tp_same_bar="optimistic"), TICK)
+    ref = Reference(ExchangeConfig(**config, sl_tp_same_bar="optimistic"), TICK, TIERS)
     for k, bar in enumerate(bars):
         ex.on_bar(SYM, T0 + k * MINUTE, *bar)
         ref.bar(T0 + k * MINUTE, *bar)
