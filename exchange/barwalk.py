@@ -554,9 +554,12 @@ class BarWalk:
         position's notional at entry (``margin.maintenance``)."""
         q = position_quantity(lots)
         e = entry_price(lots)
-        rate, amount = maintenance(
-            inst.maintenance_tiers, abs(q) * e, self.config.maintenance_margin_rate
-        )
+        tiers = inst.maintenance_tiers
+        if not tiers:
+            return liquidation_price(
+                q, e, position_margin(lots), self.config.maintenance_margin_rate
+            )
+        rate, amount = maintenance(tiers, abs(q) * e, self.config.maintenance_margin_rate)
         return liquidation_price(q, e, position_margin(lots), rate, amount)
 
     def _new_child(
@@ -701,8 +704,9 @@ class BarWalk:
             if t is _MARKET:
                 pending = True
                 continue
-            level = matching.working_level(t, w.price, w.trigger_price, w.triggered_ns)
-            if matching.fires_below(t, w.side, w.triggered_ns):
+            at_limit = matching.works_at_limit(t, w.triggered_ns)
+            level: float = w.price if at_limit else w.trigger_price  # type: ignore[assignment]
+            if (w.side > 0) == at_limit:  # matching.fires_below
                 if level > below:
                     below = level
             elif level < above:

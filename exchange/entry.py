@@ -42,9 +42,15 @@ def check_quantity(inst: Instrument, q: float) -> float:
 
 
 def check_price(inst: Instrument, name: str, px: float) -> float:
+    """V4: ``px`` > 0 and on the tick; returned snapped onto it (a value already on the grid to
+    float precision is returned as given, the usual case)."""
     if not (math.isfinite(px) and px > 0):
         raise OrderRejected(name, px, f"must be > 0, got {px}")
-    if not inst.on_tick(px):
+    ratio = px / inst.tick_size
+    off = abs(ratio - round(ratio))
+    if off <= 1e-9:
+        return float(px)
+    if off > 1e-6:  # Instrument.on_tick's tolerance
         raise OrderRejected(
             name, px, f"{fmt(px)} is not on the {inst.symbol} tick {fmt(inst.tick_size)}"
         )
