@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import TypeVar
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from exchange.errors import BarRejected, OrderRejected
@@ -62,7 +64,8 @@ def create_app(
     """
     if (exchange is None) == (store is None):
         raise ValueError("create_app: give an exchange or a store, not both")
-    app = FastAPI(title="AuraQuant virtual exchange", version="1")
+    app = FastAPI(title="AuraQuant virtual exchange", version="1", docs_url=None, redoc_url=None)
+    _offline_docs(app)
     lock = threading.Lock()
 
     def run(action: Callable[[VirtualExchange], T], *, save: bool = True) -> T:
@@ -139,6 +142,27 @@ def create_app(
         )
 
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """``/docs`` with Swagger UI served from the installed ``swagger-ui-bundle`` package
+    (FastAPI's default page loads it from a CDN, which an offline machine cannot reach)."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def _jsonable(value: object) -> object:

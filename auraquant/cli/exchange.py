@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from pydantic import ValidationError
-from rich.table import Table
 
 from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
+from auraquant.cli.exchange_tables import fills_table, order_table, positions_table, show
 from auraquant.settings import get_settings
 from exchange.errors import ExchangeError
 from exchange.snapshot import (
@@ -39,6 +39,7 @@ app.add_typer(order_app, name="order")
 
 REDIS_KEY = "auraquant:exchange:state"
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="more columns (wider than 80)")]
 
 
 def snapshot_store() -> VersionedStore:
@@ -62,25 +63,6 @@ def _run(action: Any, *, save: bool) -> tuple[VirtualExchange, Any]:
         return transact(store, VirtualExchange.restore, action, save=save)
     except (ExchangeError, ValidationError, ValueError, SnapshotConflict) as exc:
         fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc))
-
-
-def _order_table(orders: list[Any]) -> Table:
-    t = Table("id", "symbol", "side", "type", "qty", "price", "trigger", "status", "filled", "role")
-    for o in orders:
-        r = o.request
-        t.add_row(
-            o.id,
-            r.symbol,
-            r.side.value,
-            r.type.value,
-            f"{r.quantity:g}",
-            "" if r.price is None else f"{r.price:g}",
-            "" if r.trigger_price is None else f"{r.trigger_price:g}",
-            o.status.value,
-            f"{o.filled_quantity:g}",
-            o.role or "",
-        )
-    return t
 
 
 @app.command("serve")
@@ -115,6 +97,7 @@ def order_place(
     stop_loss: Annotated[float | None, typer.Option(help="bracket stop-loss")] = None,
     take_profit: Annotated[float | None, typer.Option(help="bracket take-profit")] = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Place an order (it works from the next bar)."""
 
@@ -133,11 +116,11 @@ def order_place(
         )
         return ex.place(req)
 
-    _, order = _run(act, save=True)
+    ex, order = _run(act, save=True)
     if json_out:
         emit_json({"order": _dump(order)})
     else:
-        console.print(_order_table([order]))
+        show(console, order_table([order], ex.config.instruments, wide=wide), wide)
 
 
 @order_app.command("modify")
@@ -149,28 +132,31 @@ def order_modify(
     quantity: Annotated[float | None, typer.Option(help="new quantity")] = None,
     trigger_price: Annotated[float | None, typer.Option(help="new stop trigger")] = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Modify an open order's price, trigger or quantity."""
-    _, order = _run(
+    ex, order = _run(
         lambda ex: ex.modify(order_id, price=price, quantity=quantity, trigger_price=trigger_price),
         save=True,
     )
     if json_out:
         emit_json({"order": _dump(order)})
     else:
-        console.print(_order_table([order]))
+        show(console, order_table([order], ex.config.instruments, wide=wide), wide)
 
 
 @order_app.command("cancel")
 def order_cancel(
-    order_id: Annotated[str, typer.Argument(help="e.g. O-000001")], json_out: JsonOpt = False
+    order_id: Annotated[str, typer.Argument(help="e.g. O-000001")],
+    json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Cancel an open order."""
-    _, order = _run(lambda ex: ex.cancel(order_id), save=True)
+    ex, order = _run(lambda ex: ex.cancel(order_id), save=True)
     if json_out:
         emit_json({"order": _dump(order)})
     else:
-        console.print(_order_table([order]))
+        show(console, order_table([order], ex.config.instruments, wide=wide), wide)
 
 
 @order_app.command("list")
@@ -178,36 +164,24 @@ def order_list(
     symbol: Annotated[str | None, typer.Option(help="only this symbol")] = None,
     all_: Annotated[bool, typer.Option("--all", help="include filled and canceled orders")] = False,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """List open orders (or every order with --all)."""
-    _, orders = _run(lambda ex: ex.orders(symbol) if all_ else ex.open_orders(symbol), save=False)
+    ex, orders = _run(lambda ex: ex.orders(symbol) if all_ else ex.open_orders(symbol), save=False)
     if json_out:
         emit_json({"orders": [_dump(o) for o in orders]})
     else:
-        console.print(_order_table(orders))
+        show(console, order_table(orders, ex.config.instruments, wide=wide), wide)
 
 
 @app.command("positions")
-def positions(json_out: JsonOpt = False) -> None:
+def positions(json_out: JsonOpt = False, wide: WideOpt = False) -> None:
     """Open positions, marked to the last close."""
-    _, pos = _run(lambda ex: ex.positions(), save=False)
+    ex, pos = _run(lambda ex: ex.positions(), save=False)
     if json_out:
         emit_json({"positions": [_dump(p) for p in pos]})
         return
-    t = Table("symbol", "qty", "entry", "leverage", "margin", "liq. price", "uPnL", "rPnL")
-    for p in pos:
-        liq = "" if p.liquidation_price is None else f"{p.liquidation_price:.2f}"
-        t.add_row(
-            p.symbol,
-            f"{p.quantity:g}",
-            f"{p.entry_price:.4f}",
-            f"{p.leverage:g}",
-            f"{p.margin:.2f}",
-            liq,
-            f"{p.unrealized_pnl:.2f}",
-            f"{p.realized_pnl:.2f}",
-        )
-    console.print(t)
+    show(console, positions_table(pos, ex.config.instruments, wide=wide), wide)
 
 
 @app.command("balance")
@@ -227,27 +201,14 @@ def balance(json_out: JsonOpt = False) -> None:
 def fills(
     symbol: Annotated[str | None, typer.Option(help="only this symbol")] = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Every execution so far."""
-    _, fs = _run(lambda ex: ex.fills(symbol), save=False)
+    ex, fs = _run(lambda ex: ex.fills(symbol), save=False)
     if json_out:
         emit_json({"fills": [_dump(f) for f in fs]})
         return
-    t = Table("id", "order", "ts", "symbol", "side", "qty", "price", "fee", "liq.", "rPnL")
-    for f in fs:
-        t.add_row(
-            f.id,
-            f.order_id,
-            iso(f.ts),
-            f.symbol,
-            f.side.value,
-            f"{f.quantity:g}",
-            f"{f.price:g}",
-            f"{f.fee:.4f}",
-            f.liquidity,
-            f"{f.realized_pnl:.2f}",
-        )
-    console.print(t)
+    show(console, fills_table(fs, ex.config.instruments, wide=wide), wide)
 
 
 @app.command("advance")
