@@ -61,6 +61,7 @@ class BarWalk:
     _orders: dict[str, OrderRec]
     _fills: list[FillRec]
     _funding: list[FundingRec]
+    _funding_rates: dict[str, dict[int, float]]
     _order_seq: int
     _fill_seq: int
     _now_ns: int | None
@@ -111,11 +112,13 @@ class BarWalk:
         return total
 
     def _settle_funding(self, book: Book, end_ns: int, price: float) -> None:
-        rate = self.config.funding_rate
+        constant = self.config.funding_rate
+        series = self._funding_rates.get(book.symbol)
         qty = position_quantity(book.lots)
         due = book.funding_due
         assert due is not None
         while due < end_ns:
+            rate = constant if series is None else series.get(due, constant)
             amount = funding_payment(qty, price, rate)
             self._wallet += amount
             if self.config.funding_from_margin:

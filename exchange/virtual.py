@@ -11,6 +11,7 @@ on and their conversion to the public pydantic types are ``exchange.records``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -99,6 +100,7 @@ class VirtualExchange(BarWalk):
         self._order_seq = 0
         self._fill_seq = 0
         self._now_ns: int | None = None
+        self._funding_rates: dict[str, dict[int, float]] = {}
         if stored is not None:
             self._load_state(stored)
         self._snapshot = snapshot
@@ -516,6 +518,10 @@ class VirtualExchange(BarWalk):
                 for o in self._orders.values()
             ],
             "fills": [f._asdict() for f in self._fills],
+            "funding_rates": {
+                sym: [[t, r] for t, r in sorted(rates.items())]
+                for sym, rates in self._funding_rates.items()
+            },
             "funding": [record_fields(f) for f in self._funding],
         }
 
@@ -562,6 +568,25 @@ class VirtualExchange(BarWalk):
             self._refresh(book)
         self._fills = [FillRec(**f) for f in state["fills"]]
         self._funding = [FundingRec(**f) for f in state["funding"]]
+        self._funding_rates = {
+            sym: {int(t): float(r) for t, r in rows}
+            for sym, rows in state.get("funding_rates", {}).items()
+        }
+
+    def set_funding_rates(self, symbol: str, rates: Mapping[int, float]) -> int:
+        """Use ``rates`` (``{funding_time_ns: rate}``, e.g. ``exchange.funding.read_funding_rates``
+        of Binance's history) for ``symbol``'s funding settlements; a funding time without a
+        rate uses ``config.funding_rate``. Merged into any series set before; returns how many
+        rates the symbol now has."""
+        if symbol not in self._books:
+            entry.resolve_book(symbol, self.config.instruments)  # V1 for an unknown symbol
+        series = self._funding_rates.setdefault(symbol, {})
+        for t, r in rates.items():
+            if not math.isfinite(r):
+                raise OrderRejected("funding_rate", r, f"must be finite, got {r}")
+            series[int(t)] = float(r)
+        self._changed()
+        return len(series)
 
     def _changed(self) -> None:
         if self._snapshot is not None:

@@ -281,6 +281,28 @@ def advance(
         )
 
 
+@app.command("funding-rates")
+def funding_rates(
+    path: Annotated[str, typer.Argument(help="Binance funding-rate history: JSON array or CSV")],
+    symbol: Annotated[str, typer.Option(help="e.g. BTCUSDT")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Use a funding-rate series for a symbol (funding times it lacks use the constant rate)."""
+    from exchange.funding import read_funding_rates
+
+    try:
+        rates = read_funding_rates(path, symbol)
+    except (OSError, ValueError) as exc:
+        fail(f"path: {exc}")
+    if not rates:
+        fail(f"path: no {symbol} funding rates in {path}")
+    _, total = _run(lambda ex: ex.set_funding_rates(symbol, rates), save=True)
+    if json_out:
+        emit_json({"symbol": symbol, "read": len(rates), "rates": total})
+    else:
+        console.print(f"{symbol}: {len(rates)} funding rates read, {total} in use")
+
+
 @app.command("reset")
 def reset(json_out: JsonOpt = False) -> None:
     """Forget every order, fill and position (start again from the starting balance)."""
