@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 VERSION_FIELD = "snapshot_version"
+_VERSION_HEAD = re.compile(r'\{"snapshot_version":(\d+)[,}]')
 T = TypeVar("T")
 
 
@@ -115,17 +117,29 @@ class JsonFileSnapshot:
         return data, version
 
     def _write(self, state: dict[str, Any], version: int) -> None:
-        _atomic_write_text(self.path, _dumps({**state, VERSION_FIELD: version}))
+        # the version leads the text, so _version reads it without parsing the whole state
+        body = _dumps({k: v for k, v in state.items() if k != VERSION_FIELD})
+        head = f'{{"{VERSION_FIELD}":{version}'
+        _atomic_write_text(self.path, head + ("}" if body == "{}" else "," + body[1:]))
+
+    def _version(self) -> int:
+        """The stored version (0 if none), from the head of the file."""
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                head = fh.read(64)
+        except FileNotFoundError:
+            return 0
+        m = _VERSION_HEAD.match(head)
+        return int(m.group(1)) if m else self._read()[1]  # an older file: parse it
 
     def save(self, state: dict[str, Any]) -> None:
         """Save unconditionally (the last writer wins; still a new version)."""
         with self._locked():
-            _, version = self._read()
-            self._write(state, version + 1)
+            self._write(state, self._version() + 1)
 
     def save_if(self, state: dict[str, Any], version: int) -> int:
         with self._locked():
-            _, current = self._read()
+            current = self._version()
             if current != version:
                 raise SnapshotConflict(
                     f"{self.path}: changed by another writer (version {current}, loaded {version})"
