@@ -46,7 +46,7 @@ from exchange.records import (
     ts_many,
     ts_of,
 )
-from exchange.snapshot import SnapshotStore
+from exchange.snapshot import SnapshotStore, VersionedStore
 from exchange.state_machine import OPEN, OrderEvent, next_status
 from exchange.types import (
     Balance,
@@ -80,7 +80,12 @@ class VirtualExchange(BarWalk):
     def __init__(
         self, config: ExchangeConfig | None = None, *, snapshot: SnapshotStore | None = None
     ) -> None:
-        stored = snapshot.load() if snapshot is not None else None
+        stored: dict[str, Any] | None = None
+        version: int | None = None
+        if isinstance(snapshot, VersionedStore):
+            stored, version = snapshot.load_versioned()
+        elif snapshot is not None:
+            stored = snapshot.load()
         if stored is not None:
             stored_config = ExchangeConfig.model_validate(stored["config"])
             if config is not None and config != stored_config:
@@ -92,6 +97,8 @@ class VirtualExchange(BarWalk):
         self.config = config or ExchangeConfig()
         self._average = self.config.position_accounting == "average"
         self._snapshot: SnapshotStore | None = None
+        # the version this exchange last loaded or saved: its saves are compare-and-swaps
+        self._snapshot_version: int | None = None
         self._wallet = self.config.starting_balance
         self._books: dict[str, Book] = {}
         self._orders: dict[str, OrderRec] = {}
@@ -104,6 +111,7 @@ class VirtualExchange(BarWalk):
         if stored is not None:
             self._load_state(stored)
         self._snapshot = snapshot
+        self._snapshot_version = version
 
     # ------------------------------------------------------------------ public reads
 
@@ -589,8 +597,18 @@ class VirtualExchange(BarWalk):
         return len(series)
 
     def _changed(self) -> None:
-        if self._snapshot is not None:
-            self._snapshot.save(self.state_dict())
+        """Save to the snapshot store, if any. On a versioned store this is a compare-and-swap
+        on the version this exchange loaded or last saved: if another writer (the CLI, a
+        server) saved in between, ``SnapshotConflict`` is raised and the store keeps the other
+        writer's state (reload with ``VirtualExchange(snapshot=store)``)."""
+        store = self._snapshot
+        if store is None:
+            return
+        version = self._snapshot_version
+        if version is not None and isinstance(store, VersionedStore):
+            self._snapshot_version = store.save_if(self.state_dict(), version)
+        else:
+            store.save(self.state_dict())
 
     # ------------------------------------------------------------------ entry
 

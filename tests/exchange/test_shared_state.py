@@ -185,3 +185,23 @@ def test_a_stale_writer_is_refused_and_transact_retries(tmp_path: Path) -> None:
             lambda ex: store.save(store.load() or {}),
             attempts=3,
         )
+
+
+def test_an_exchange_with_a_snapshot_refuses_to_overwrite_another_writer(tmp_path: Path) -> None:
+    store = JsonFileSnapshot(tmp_path / "state.json")
+    _seed(store)
+    desk = VirtualExchange(snapshot=store)  # loads version 1
+    cli_order = transact(store, VirtualExchange.restore, lambda ex: ex.place(_limit()))[1]
+    with pytest.raises(SnapshotConflict, match="changed by another writer"):
+        desk.place(_limit())  # its save would drop the CLI's order
+    state = store.load()
+    assert state is not None and [o["id"] for o in state["orders"]] == [cli_order.id]
+    desk = VirtualExchange(snapshot=store)  # reloaded: sees the CLI's order, saves again
+    assert desk.place(_limit()).id == "O-000002"
+    assert [o.id for o in VirtualExchange(snapshot=store).orders()] == ["O-000001", "O-000002"]
+
+
+def _limit() -> Any:
+    from exchange.types import OrderRequest
+
+    return OrderRequest(symbol="BTCUSDT", side="BUY", type="LIMIT", quantity=0.001, price=20000)
