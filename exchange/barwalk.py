@@ -33,7 +33,16 @@ from exchange.margin import (
     position_quantity,
     unrealized_pnl,
 )
-from exchange.records import Book, FillRec, FundingRec, OrderRec, Sim, clone_order, fill_record
+from exchange.records import (
+    Book,
+    FillRec,
+    FundingRec,
+    OrderRec,
+    Sim,
+    clone_order,
+    fill_record,
+    set_working,
+)
 from exchange.state_machine import OPEN, OrderEvent, next_status
 from exchange.types import OrderStatus, OrderType
 
@@ -223,7 +232,8 @@ class BarWalk:
             t = w.type
             if t is _MARKET:
                 return True
-            if low <= matching.working_level(t, w.price, w.trigger_price, w.triggered_ns) <= h:
+            level: float = w.price if w.at_limit else w.trigger_price  # type: ignore[assignment]
+            if low <= level <= h:
                 return True
         return False
 
@@ -280,8 +290,9 @@ class BarWalk:
             t = w.type
             if t is not _LIMIT and t is not _STOP_MARKET:
                 return None  # STOP_LIMIT (or MARKET): the full walk
-            level = matching.working_level(t, w.price, w.trigger_price, w.triggered_ns)
-            below = matching.fires_below(t, w.side, w.triggered_ns)
+            at_limit = w.at_limit  # matching.works_at_limit
+            level: float = w.price if at_limit else w.trigger_price  # type: ignore[assignment]
+            below = (w.side > 0) == at_limit  # matching.fires_below
             if (level >= low) if below else (level <= h):
                 if lone is not None:
                     return None
@@ -362,7 +373,7 @@ class BarWalk:
                 if t is _MARKET:
                     point, breached, prio = cur, True, _P_OTHER
                 else:
-                    at_limit = matching.works_at_limit(t, w.triggered_ns)
+                    at_limit = w.at_limit  # matching.works_at_limit
                     level: float = w.price if at_limit else w.trigger_price  # type: ignore[assignment]
                     below = (w.side > 0) == at_limit  # matching.fires_below
                     prio = _P_OTHER if at_limit else _P_STOP
@@ -432,7 +443,8 @@ class BarWalk:
         if t is _STOP_LIMIT and w.triggered_ns is None:
             w.status = next_status(w.id, w.status, OrderEvent.TRIGGERED)
             w.triggered_ns = ts
-            w.arriving = True  # now a limit that becomes live at the trigger point
+            set_working(w)  # now it works at its limit
+            w.arriving = True  # a limit that becomes live at the trigger point
             return
         if t is _MARKET or t is _STOP_MARKET:
             if t is _STOP_MARKET:
@@ -606,6 +618,7 @@ class BarWalk:
             role,
             True,  # arriving
         )
+        set_working(child)
         sim.orders.append(child)
         return child
 
@@ -707,7 +720,7 @@ class BarWalk:
             if t is _MARKET:
                 pending = True
                 continue
-            at_limit = matching.works_at_limit(t, w.triggered_ns)
+            at_limit = w.at_limit  # matching.works_at_limit
             level: float = w.price if at_limit else w.trigger_price  # type: ignore[assignment]
             if (w.side > 0) == at_limit:  # matching.fires_below
                 if level > below:

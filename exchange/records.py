@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from exchange import matching
 from exchange.errors import BarRejected
 from exchange.instruments import Instrument
 from exchange.margin import Lot
@@ -73,6 +74,9 @@ class OrderRec:
     triggered_ns: int | None = None
     role: str | None = None
     arriving: bool = False  # transient inside one bar: just became live, may take liquidity
+    # matching.works_at_limit(type, triggered_ns), kept in step by set_working (derived: not
+    # saved); the bar loop reads it instead of calling the rule for every order on every move
+    at_limit: bool = False
 
 
 class FillRec(NamedTuple):
@@ -314,7 +318,15 @@ def clone_order(o: OrderRec) -> OrderRec:
         o.triggered_ns,
         o.role,
         o.arriving,
+        o.at_limit,
     )
+
+
+def set_working(o: OrderRec) -> OrderRec:
+    """Refresh the order's cached working-level rule (``matching.works_at_limit``): call it
+    whenever an order is made or its type or trigger state changes."""
+    o.at_limit = matching.works_at_limit(o.type, o.triggered_ns)
+    return o
 
 
 def check_clone() -> None:
@@ -322,7 +334,7 @@ def check_clone() -> None:
     probe = OrderRec(
         "id", 1, "sym", -1, _STOP_LIMIT, 2.0, 3.0, 4.0, True, 5.0, 6.0, 7.0, "client",
         OrderStatus.PARTIALLY_FILLED, 8, 9, 10.0, 11.0, 12, "parent", "oco", "why", 13, "role",
-        False,
+        False, True,
     )  # fmt: skip
     copy = clone_order(probe)
     if any(getattr(copy, f.name) != getattr(probe, f.name) for f in dataclasses.fields(OrderRec)):

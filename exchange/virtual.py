@@ -41,6 +41,7 @@ from exchange.records import (
     public_fills,
     public_order,
     record_fields,
+    set_working,
     side_of,
     to_ns,
     ts_many,
@@ -521,7 +522,7 @@ class VirtualExchange(BarWalk):
                 {
                     k: (v.value if k in ("type", "status") else v)
                     for k, v in record_fields(o).items()
-                    if k != "arriving"
+                    if k not in ("arriving", "at_limit")
                 }
                 for o in self._orders.values()
             ],
@@ -563,7 +564,7 @@ class VirtualExchange(BarWalk):
             d = dict(d)
             d["type"] = OrderType(d["type"])
             d["status"] = OrderStatus(d["status"])
-            self._orders[d["id"]] = OrderRec(**d)
+            self._orders[d["id"]] = set_working(OrderRec(**d))
         self._books = {}
         for b in state["books"]:
             book = self._book(b["symbol"])
@@ -747,6 +748,7 @@ class VirtualExchange(BarWalk):
             "entry" if (sl is not None or tp is not None) else None,  # role
             False,  # arriving
         )
+        set_working(o)
         return book, o
 
     @staticmethod
