@@ -82,25 +82,39 @@ class BarWalk:
 
     # ------------------------------------------------------------------ money
 
-    def _available(self, exclude: str | None = None) -> float:
-        """``balance().available`` without building a ``Balance`` (``exclude``: leave one
-        order's reservation out)."""
+    def _available(
+        self, exclude: str | None = None, book: Book | None = None, sim: Sim | None = None
+    ) -> float:
+        """``balance().available``, isolated: ``wallet - position margins - reservations``; no
+        position's unrealised PnL counts. ``exclude``: leave one order's reservation out;
+        ``sim``: ``book``'s state in the middle of a bar."""
+        if sim is None:
+            return self._wallet - self._margin_used() - self._reserved(exclude)
+        return (
+            self._wallet
+            + sim.wallet_delta
+            - self._margin_used(book, sim.lots)
+            - self._reserved(exclude, book, sim.orders)
+        )
+
+    def _margin_used(self, book: Book | None = None, lots: list[Lot] | None = None) -> float:
+        """The isolated margin of every position (``lots`` stand for ``book``'s)."""
         margin = 0.0
         for b in self._books.values():
-            if b.lots:
-                margin += position_margin(b.lots)
-        return self._wallet - margin - self._reserved(exclude)
+            held = lots if b is book and lots is not None else b.lots
+            if held:
+                margin += position_margin(held)
+        return margin
 
-    def _marked_totals(self) -> tuple[float, float]:
+    def _unrealized(self) -> float:
+        """Every position's unrealised PnL at its mark."""
         upnl = 0.0
-        margin = 0.0
         for b in self._books.values():
             if b.lots:
                 q = position_quantity(b.lots)
                 e = entry_price(b.lots)
                 upnl += unrealized_pnl(q, e, b.mark if b.mark is not None else e)
-                margin += position_margin(b.lots)
-        return upnl, margin
+        return upnl
 
     def _reserved(
         self,
@@ -466,16 +480,6 @@ class BarWalk:
         )
         self._execute(book, sim, ts, w, ex.price, ex.liquidity, ex.reference, point)
 
-    def _available_in_sim(self, book: Book, sim: Sim, exclude: str) -> float:
-        """Available balance in the middle of ``book``'s bar: isolated margin, so no position's
-        unrealised PnL counts (``available = wallet - position margins - reservations``)."""
-        margin = position_margin(sim.lots)
-        for b in self._books.values():
-            if b is not book and b.lots:
-                margin += position_margin(b.lots)
-        reserved = self._reserved(exclude, book, sim.orders)
-        return self._wallet + sim.wallet_delta - margin - reserved
-
     def _execute(
         self,
         book: Book,
@@ -506,7 +510,7 @@ class BarWalk:
             opening = qty if (was_flat or (pos > 0) == (side > 0)) else max(0.0, qty - abs(pos))
             if opening > _QTY_EPS:
                 need = opening * px / w.leverage + fee(qty, px, cfg.taker_fee)
-                available = self._available_in_sim(book, sim, w.id)
+                available = self._available(w.id, book, sim)
                 if need > available + 1e-9:
                     self._cancel(
                         w,

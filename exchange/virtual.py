@@ -193,12 +193,11 @@ class VirtualExchange(BarWalk):
         return [p for p in out if p is not None]
 
     def balance(self) -> Balance:
-        upnl, margin = self._marked_totals()
         return Balance(
             wallet=self._wallet,
-            equity=self._wallet + upnl,
+            equity=self._wallet + self._unrealized(),
             available=self._available(),
-            margin_used=margin,
+            margin_used=self._margin_used(),
         )
 
     def fills(self, symbol: str | None = None) -> list[Fill]:
