@@ -95,7 +95,17 @@ def equity_csv(result: BacktestResult) -> str:
         index=pd.DatetimeIndex(result.equity.index).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     frame.index.name = "ts"
-    return frame.to_csv(float_format="%.10g", lineterminator="\n")
+    return frame.to_csv(float_format="%.17g", lineterminator="\n")  # round-trips a float
+
+
+def equity_daily(equity: pd.Series) -> pd.Series:
+    """Each UTC day's last equity, keyed by the time it was measured: the close of the day's
+    last bar (``equity`` is indexed by bar open time and holds the equity at that bar's close)."""
+    eq = equity.dropna()
+    idx = pd.DatetimeIndex(eq.index)
+    last = pd.Series(range(len(eq)), index=idx).groupby(idx.floor("1D")).max()
+    rows = last.to_numpy()
+    return pd.Series(eq.to_numpy()[rows], index=idx[rows] + pd.Timedelta(minutes=1))
 
 
 def build_report(result: BacktestResult, spec: RunSpec) -> dict[str, Any]:
@@ -115,7 +125,7 @@ def build_report(result: BacktestResult, spec: RunSpec) -> dict[str, Any]:
     # funding moves the wallet but sits on no trade row: Σ net_pnl + funding = final − initial
     metrics["funding"] = result.funding
     csv_text = equity_csv(result)
-    daily = result.equity.resample("1D").last().dropna()
+    daily = equity_daily(result.equity)
     report = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "run_id": run_id,

@@ -6,11 +6,13 @@ pydantic class and can be compiled with mypyc (see ``.coordination/speed-needs.m
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from exchange.instruments import Instrument, default_instruments
+
+Venue = Literal["weex", "binance"]
 
 
 class ExchangeConfig(BaseModel):
@@ -33,3 +35,21 @@ class ExchangeConfig(BaseModel):
         default=True, description="reject a stop whose trigger is already passed (Binance -2021)"
     )
     instruments: dict[str, Instrument] = Field(default_factory=default_instruments)
+    venue: Venue = Field(default="weex", description="the profile the defaults come from")
+    position_accounting: Literal["average", "fifo"] = Field(
+        default="average",
+        description="average entry price (both venues) or FIFO lots (per-lot realised PnL)",
+    )
+    funding_from_margin: bool = Field(
+        default=True,
+        description="funding is paid from / to the position's isolated margin (WEEX), so the "
+        "liquidation price moves with it; False: the wallet only",
+    )
+
+    @classmethod
+    def for_venue(cls, venue: Venue, **overrides: Any) -> ExchangeConfig:
+        """The configuration with ``venue``'s defaults (exchange/CONTRACT.md "Venue
+        profiles" cites each one), then ``overrides``."""
+        from exchange.venues import venue_defaults
+
+        return cls(**{**venue_defaults(venue), **overrides})

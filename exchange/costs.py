@@ -7,6 +7,8 @@ Funding is settled every 8 hours at 00:00, 08:00 and 16:00 UTC (WEEX's schedule)
 
 from __future__ import annotations
 
+import math
+
 MAKER = "MAKER"
 TAKER = "TAKER"
 
@@ -20,18 +22,30 @@ def fee(quantity: float, price: float, rate: float) -> float:
 
 
 def slipped_price(
-    price: float, side_sign: int, slippage_bps: float, low: float, high: float
+    price: float, side_sign: int, slippage_bps: float, low: float, high: float, tick: float = 0.0
 ) -> float:
     """A taker's price moved ``slippage_bps`` against it, clamped to the bar's ``[low, high]``.
 
-    ``side_sign`` is +1 for a buy (pays more), -1 for a sell (receives less).
+    ``side_sign`` is +1 for a buy (pays more), -1 for a sell (receives less). With a ``tick``
+    the slipped price is moved onto the tick grid, against the taker (``price_on_tick``), before
+    the clamp: a venue fills at book prices.
     """
     px = price * (1.0 + side_sign * slippage_bps * 1e-4)
+    if tick > 0.0 and slippage_bps != 0.0:
+        px = price_on_tick(px, side_sign, tick)
     if px > high:
         return high
     if px < low:
         return low
     return px
+
+
+def price_on_tick(price: float, side_sign: int, tick: float) -> float:
+    """``price`` on the ``tick`` grid, rounded against the taker (a buy up, a sell down); a
+    price within float noise of a tick is that tick."""
+    steps = price / tick
+    n = math.ceil(steps - 1e-9) if side_sign > 0 else math.floor(steps + 1e-9)
+    return round(n * tick, max(0, 2 - math.floor(math.log10(tick))))
 
 
 def funding_payment(quantity: float, price: float, rate: float) -> float:

@@ -22,7 +22,9 @@ from exchange.types import Fill, Order, OrderPlan, OrderRequest, OrderStatus, Or
 
 REPORT_SCHEMA_VERSION = 1
 
-ExecutionStatus = Literal["NOT_EXECUTED", "REJECTED", "PLACED", "FILLED", "CLOSED", "CANCELED"]
+ExecutionStatus = Literal[
+    "NOT_EXECUTED", "REJECTED", "PLACED", "FILLED", "CLOSED", "LIQUIDATED", "CANCELED"
+]
 
 
 class GateOutcome(Protocol):
@@ -46,7 +48,7 @@ class ExecutionReport(BaseModel):
     status: ExecutionStatus = Field(
         description="NOT_EXECUTED (gate denied), REJECTED (exchange refused), PLACED (entry "
         "working), FILLED (entry filled, bracket live), CLOSED (a bracket leg filled), "
-        "CANCELED (entry cancelled or expired before it filled)"
+        "LIQUIDATED (the venue closed the position; its fill is in fills), CANCELED (entry cancelled or expired before it filled)"
     )
     entry_order_id: str | None = None
     entry_status: OrderStatus | None = None
@@ -129,23 +131,22 @@ def execute_gate_result(
     return execute(result.plan, exchange, client_order_id=client_order_id)
 
 
-def _children(entry: Order, exchange: Exchange, known: list[str]) -> list[Order]:
-    """The bracket's SL/TP orders: open ones, filled ones (via fills) and their OCO partners."""
-    found: dict[str, Order] = {}
-    for oid in known:
-        found[oid] = exchange.get_order(oid)
-    for o in exchange.open_orders(entry.request.symbol):
-        if o.parent_id == entry.id:
-            found[o.id] = o
-    for f in exchange.fills(entry.request.symbol):
-        if f.order_id != entry.id and f.order_id not in found:
-            o = exchange.get_order(f.order_id)
-            if o.parent_id == entry.id:
-                found[o.id] = o
-    for o in list(found.values()):
-        if o.oco_id and o.oco_id not in found:
-            found[o.oco_id] = exchange.get_order(o.oco_id)
-    return sorted(found.values(), key=lambda o: o.id)
+def _children(entry: Order, exchange: Exchange) -> list[Order]:
+    """The bracket's SL/TP orders, whatever their status (the venue's order history)."""
+    return [o for o in exchange.orders(entry.request.symbol) if o.parent_id == entry.id]
+
+
+def _liquidation_after(
+    entry_fills: list[Fill], fills: list[Fill], exchange: Exchange
+) -> Fill | None:
+    """The first liquidation fill of the symbol at or after the entry's first fill."""
+    if not entry_fills:
+        return None
+    start = entry_fills[0].ts
+    for f in fills:
+        if f.ts >= start and exchange.get_order(f.order_id).role == "liquidation":
+            return f
+    return None
 
 
 def refresh(report: ExecutionReport, exchange: Exchange) -> ExecutionReport:
@@ -153,10 +154,9 @@ def refresh(report: ExecutionReport, exchange: Exchange) -> ExecutionReport:
     if report.entry_order_id is None or report.status in ("NOT_EXECUTED", "REJECTED"):
         return report
     entry = exchange.get_order(report.entry_order_id)
-    known = [i for i in (report.stop_loss_order_id, report.take_profit_order_id) if i]
     sl: Order | None = None
     tp: Order | None = None
-    for child in _children(entry, exchange, known):
+    for child in _children(entry, exchange):
         if child.role == "stop_loss" or (
             child.role is None
             and child.request.type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
@@ -165,17 +165,26 @@ def refresh(report: ExecutionReport, exchange: Exchange) -> ExecutionReport:
         elif child.role in (None, "take_profit"):
             tp = child
     ids = {entry.id} | {o.id for o in (sl, tp) if o is not None}
-    fills = sorted(
-        (f for f in exchange.fills(entry.request.symbol) if f.order_id in ids),
-        key=lambda f: (f.ts, f.id),
+    symbol_fills = sorted(exchange.fills(entry.request.symbol), key=lambda f: (f.ts, f.id))
+    fills = [f for f in symbol_fills if f.order_id in ids]
+    leg_filled = any(o is not None and o.status is OrderStatus.FILLED for o in (sl, tp))
+    liquidation = (
+        None
+        if leg_filled
+        else _liquidation_after(
+            [f for f in fills if f.order_id == entry.id], symbol_fills, exchange
+        )
     )
     status: ExecutionStatus
     if entry.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) and entry.filled_quantity == 0:
         status = "CANCELED"
     elif entry.status is OrderStatus.REJECTED:
         status = "REJECTED"
-    elif any(o is not None and o.status is OrderStatus.FILLED for o in (sl, tp)):
+    elif leg_filled:
         status = "CLOSED"
+    elif liquidation is not None:
+        status = "LIQUIDATED"
+        fills = sorted([*fills, liquidation], key=lambda f: (f.ts, f.id))
     elif entry.status is OrderStatus.FILLED:
         status = "FILLED"
     else:

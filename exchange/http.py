@@ -9,13 +9,18 @@ changes nothing.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from exchange.errors import BarRejected, OrderRejected
+from exchange.snapshot import SnapshotConflict, VersionedStore, transact
 from exchange.types import Balance, Fill, Order, OrderRequest, Position
 from exchange.virtual import VirtualExchange
 
@@ -40,15 +45,35 @@ class BarIn(BaseModel):
     volume: float = Field(default=0.0, ge=0)
 
 
+T = TypeVar("T")
+
+
 class Clock(BaseModel):
     now: datetime | None
 
 
-def create_app(exchange: VirtualExchange) -> FastAPI:
-    """An app serving ``exchange``; calls are serialised with a lock (the exchange is not
-    thread-safe and FastAPI runs sync endpoints in a thread pool)."""
-    app = FastAPI(title="AuraQuant virtual exchange", version="1")
+def create_app(
+    exchange: VirtualExchange | None = None, *, store: VersionedStore | None = None
+) -> FastAPI:
+    """An app serving ``exchange`` (in memory), or the exchange kept in ``store``.
+
+    With a ``store`` every request loads the current snapshot, and every change is saved with a
+    compare-and-swap (``exchange.snapshot.transact``), so the CLI and other servers can share
+    the state without losing an order. Calls are serialised with a lock (the exchange is not
+    thread-safe and FastAPI runs sync endpoints in a thread pool).
+    """
+    if (exchange is None) == (store is None):
+        raise ValueError("create_app: give an exchange or a store, not both")
+    app = FastAPI(title="AuraQuant virtual exchange", version="1", docs_url=None, redoc_url=None)
+    _offline_docs(app)
     lock = threading.Lock()
+
+    def run(action: Callable[[VirtualExchange], T], *, save: bool = True) -> T:
+        with lock:
+            if store is None:
+                assert exchange is not None
+                return action(exchange)
+            return transact(store, VirtualExchange.restore, action, save=save)[1]
 
     @app.exception_handler(OrderRejected)
     async def _rejected(_: Request, exc: OrderRejected) -> JSONResponse:
@@ -61,60 +86,83 @@ def create_app(exchange: VirtualExchange) -> FastAPI:
     async def _bad_bar(_: Request, exc: BarRejected) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
 
+    @app.exception_handler(SnapshotConflict)
+    async def _conflict(_: Request, exc: SnapshotConflict) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
+
     @app.get("/health")
     def health() -> Clock:
-        return Clock(now=exchange.now)
+        return Clock(now=run(lambda ex: ex.now, save=False))
 
     @app.post("/orders", status_code=201)
     def place(request: OrderRequest) -> Order:
-        with lock:
-            return exchange.place(request)
+        return run(lambda ex: ex.place(request))
 
     @app.get("/orders")
     def list_orders(symbol: str | None = None, include_closed: bool = False) -> list[Order]:
-        with lock:
-            return exchange.orders(symbol) if include_closed else exchange.open_orders(symbol)
+        return run(
+            lambda ex: ex.orders(symbol) if include_closed else ex.open_orders(symbol),
+            save=False,
+        )
 
     @app.get("/orders/{order_id}")
     def get_order(order_id: str) -> Order:
-        with lock:
-            return exchange.get_order(order_id)
+        return run(lambda ex: ex.get_order(order_id), save=False)
 
     @app.patch("/orders/{order_id}")
     def modify(order_id: str, body: ModifyRequest) -> Order:
-        with lock:
-            return exchange.modify(
+        return run(
+            lambda ex: ex.modify(
                 order_id, price=body.price, quantity=body.quantity, trigger_price=body.trigger_price
             )
+        )
 
     @app.delete("/orders/{order_id}")
     def cancel(order_id: str) -> Order:
-        with lock:
-            return exchange.cancel(order_id)
+        return run(lambda ex: ex.cancel(order_id))
 
     @app.get("/positions")
     def positions() -> list[Position]:
-        with lock:
-            return exchange.positions()
+        return run(lambda ex: ex.positions(), save=False)
 
     @app.get("/balance")
     def balance() -> Balance:
-        with lock:
-            return exchange.balance()
+        return run(lambda ex: ex.balance(), save=False)
 
     @app.get("/fills")
     def fills(symbol: str | None = None) -> list[Fill]:
-        with lock:
-            return exchange.fills(symbol)
+        return run(lambda ex: ex.fills(symbol), save=False)
 
     @app.post("/bars")
     def bar(body: BarIn) -> list[Fill]:
-        with lock:
-            return exchange.on_bar(
+        return run(
+            lambda ex: ex.on_bar(
                 body.symbol, body.ts, body.open, body.high, body.low, body.close, body.volume
             )
+        )
 
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """``/docs`` with Swagger UI served from the installed ``swagger-ui-bundle`` package
+    (FastAPI's default page loads it from a CDN, which an offline machine cannot reach)."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def _jsonable(value: object) -> object:

@@ -25,6 +25,21 @@ class Instrument(BaseModel):
     step_size: float = Field(gt=0, description="quantity increment (base asset)")
     min_quantity: float = Field(gt=0, description="smallest order quantity (base asset)")
     max_leverage: float = Field(default=20.0, ge=1)
+    min_notional: float = Field(
+        default=0.0, ge=0, description="smallest order notional (quantity x price), quote"
+    )
+    max_quantity: float | None = Field(default=None, gt=0, description="largest order quantity")
+    price_band: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="a limit price may be at most this fraction above (buy) / below (sell) the mark",
+    )
+    maintenance_tiers: tuple[tuple[float, float, float], ...] = Field(
+        default=(),
+        description="(notional_cap, maintenance_rate, cumulative_amount), rising; empty: the "
+        "config's maintenance_margin_rate",
+    )
 
     def on_tick(self, price: float) -> bool:
         """True when ``price`` is a whole number of ticks (within float noise)."""
@@ -37,6 +52,10 @@ class Instrument(BaseModel):
     def round_price(self, price: float) -> float:
         """The nearest price on the tick grid."""
         return _snap(round(price / self.tick_size) * self.tick_size, self.tick_size)
+
+    def snap_quantity(self, quantity: float) -> float:
+        """The nearest quantity on the step grid."""
+        return _snap(round(quantity / self.step_size) * self.step_size, self.step_size)
 
     def floor_quantity(self, quantity: float) -> float:
         """The largest quantity on the step grid not above ``quantity`` (for position sizing)."""

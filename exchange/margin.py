@@ -79,11 +79,14 @@ def position_margin(lots: list[Lot]) -> float:
 
 
 def apply_fill(
-    lots: list[Lot], signed_quantity: float, price: float, leverage: float
+    lots: list[Lot], signed_quantity: float, price: float, leverage: float, average: bool = False
 ) -> FillEffect:
     """Apply one fill (``signed_quantity`` > 0 buys) to the lots, FIFO; returns the new lots.
 
     A fill larger than the opposite position closes it and opens the rest on the other side.
+    ``average``: average-entry-price accounting (what WEEX and Binance do): lots on one side
+    are merged into one at their average price (``average_lots``), so a reduction realises
+    against the average, not the oldest lot.
     """
     if not lots:  # opening from flat: the loop below would not run
         opened = abs(signed_quantity)
@@ -121,21 +124,66 @@ def apply_fill(
         opened = abs(remaining)
         posted = opened * price / leverage
         out.append(Lot(remaining, price, posted))
+        if average and len(out) > 1:
+            out = average_lots(out)
     return FillEffect(out, realized, closed, opened, released, posted, closed_lots)
 
 
-def liquidation_price(
-    quantity: float, entry: float, margin: float, maintenance_margin_rate: float
-) -> float | None:
-    """The mark at which isolated equity ``margin + PnL`` falls to ``mmr x notional``.
+def average_lots(lots: list[Lot]) -> list[Lot]:
+    """One lot holding the whole (one-sided) position at its average entry price and with all
+    its margin."""
+    qty = sum(lot.quantity for lot in lots)
+    return [
+        Lot(
+            qty,
+            sum(lot.quantity * lot.price for lot in lots) / qty,
+            sum(lot.margin for lot in lots),
+        )
+    ]
 
-    Long: ``(entry*q - margin) / (q*(1-mmr))``; short: ``(entry*q + margin) / (q*(1+mmr))``
-    with ``q = |quantity|``. None when flat or when a long cannot be liquidated (price <= 0).
+
+def add_margin(lots: list[Lot], amount: float) -> list[Lot]:
+    """The lots with ``amount`` added to their margin, shared by quantity (funding paid from or
+    to the isolated margin)."""
+    total = sum(abs(lot.quantity) for lot in lots)
+    return [
+        Lot(lot.quantity, lot.price, lot.margin + amount * abs(lot.quantity) / total)
+        for lot in lots
+    ]
+
+
+def maintenance(
+    tiers: tuple[tuple[float, float, float], ...], notional: float, default_rate: float
+) -> tuple[float, float]:
+    """``(rate, amount)`` of the maintenance tier holding ``notional``: tiers are
+    ``(notional_cap, rate, cumulative_amount)`` in rising order (Binance's leverage brackets);
+    maintenance margin = ``notional x rate - amount``. No tiers: ``(default_rate, 0)``."""
+    for cap, rate, amount in tiers:
+        if notional <= cap:
+            return rate, amount
+    if tiers:
+        return tiers[-1][1], tiers[-1][2]
+    return default_rate, 0.0
+
+
+def liquidation_price(
+    quantity: float,
+    entry: float,
+    margin: float,
+    maintenance_margin_rate: float,
+    maintenance_amount: float = 0.0,
+) -> float | None:
+    """The mark at which isolated equity ``margin + PnL`` falls to the maintenance margin
+    ``mmr x notional - amount`` (``amount``: the tier's cumulative deduction).
+
+    Long: ``(entry*q - margin - amount) / (q*(1-mmr))``; short:
+    ``(entry*q + margin + amount) / (q*(1+mmr))`` with ``q = |quantity|``. None when flat or
+    when a long cannot be liquidated (price <= 0).
     """
     q = abs(quantity)
     if q < _EPS:
         return None
     if quantity > 0:
-        px = (entry * q - margin) / (q * (1.0 - maintenance_margin_rate))
+        px = (entry * q - margin - maintenance_amount) / (q * (1.0 - maintenance_margin_rate))
         return px if px > 0 else None
-    return (entry * q + margin) / (q * (1.0 + maintenance_margin_rate))
+    return (entry * q + margin + maintenance_amount) / (q * (1.0 + maintenance_margin_rate))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 from exchange.costs import MAKER, TAKER, slipped_price
+from exchange.types import OrderType
 
 IntrabarPolicy = Literal["pessimistic", "optimistic"]
 
@@ -38,6 +39,28 @@ class Execution(NamedTuple):
     price: float
     liquidity: str
     reference: float
+
+
+def works_at_limit(type_: OrderType, triggered_ns: int | None) -> bool:
+    """The working-level rule: a LIMIT, or a STOP_LIMIT once triggered, works at its limit
+    price (firing at or below it for a buy); anything else at its trigger (a sell stop firing
+    at or below it)."""
+    return type_ is OrderType.LIMIT or (type_ is OrderType.STOP_LIMIT and triggered_ns is not None)
+
+
+def working_level(
+    type_: OrderType, price: float | None, trigger_price: float | None, triggered_ns: int | None
+) -> float:
+    """The price at which an open (non-market) order fires next (``works_at_limit``)."""
+    level = price if works_at_limit(type_, triggered_ns) else trigger_price
+    assert level is not None
+    return level
+
+
+def fires_below(type_: OrderType, side_sign: int, triggered_ns: int | None) -> bool:
+    """True when the order fires as the price falls to its working level: a buy working at its
+    limit, or a sell stop; False for a sell limit or a buy stop."""
+    return (side_sign > 0) == works_at_limit(type_, triggered_ns)
 
 
 def bar_path(
@@ -68,10 +91,10 @@ def touch(level: float, fires_below: bool, start: float, end: float) -> Touch | 
 
 
 def market_execution(
-    point: float, side_sign: int, slippage_bps: float, low: float, high: float
+    point: float, side_sign: int, slippage_bps: float, low: float, high: float, tick: float = 0.0
 ) -> Execution:
     """A market or stop-market order firing at ``point``: taker, slipped, kept inside the bar."""
-    return Execution(slipped_price(point, side_sign, slippage_bps, low, high), TAKER, point)
+    return Execution(slipped_price(point, side_sign, slippage_bps, low, high, tick), TAKER, point)
 
 
 def limit_execution(
@@ -82,6 +105,7 @@ def limit_execution(
     slippage_bps: float,
     low: float,
     high: float,
+    tick: float = 0.0,
 ) -> Execution:
     """A limit (or a triggered stop-limit) reached on the path.
 
@@ -90,7 +114,7 @@ def limit_execution(
     book: maker at its own price, with no improvement even when the open gapped through it.
     """
     if hit.breached and arriving:
-        px = slipped_price(hit.point, side_sign, slippage_bps, low, high)
+        px = slipped_price(hit.point, side_sign, slippage_bps, low, high, tick)
         px = min(px, limit) if side_sign > 0 else max(px, limit)
         return Execution(px, TAKER, hit.point)
     return Execution(limit, MAKER, limit)

@@ -22,7 +22,16 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any
 
 # The modules of the bar loop. config.py (a pydantic model) and everything else stay Python.
-MODULES = ("virtual", "margin", "matching", "costs", "state_machine")
+MODULES = (
+    "virtual",
+    "barwalk",
+    "entry",
+    "records",
+    "margin",
+    "matching",
+    "costs",
+    "state_machine",
+)
 # One shared mypyc runtime library, kept inside the package (exchange/_native__mypyc.<abi>.so) so
 # the compiled modules import from any working directory, not only from the repository root.
 GROUP = "exchange._native"

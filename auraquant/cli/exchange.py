@@ -1,8 +1,8 @@
 """`auraquant exchange`: run and operate the virtual exchange.
 
 State lives in ``$AURAQUANT_HOME/exchange/state.json`` (or in Redis when ``REDIS_URL`` is set)
-and is saved after every command that changes it. While ``serve`` runs it owns the state:
-talk to it over HTTP rather than with these commands.
+and every command that changes it saves with a compare-and-swap (``exchange.snapshot.transact``):
+these commands and a running ``serve`` share the state without losing an order.
 """
 
 from __future__ import annotations
@@ -10,14 +10,21 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from pydantic import ValidationError
-from rich.table import Table
 
 from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
+from auraquant.cli.exchange_tables import fills_table, order_table, positions_table, show
 from auraquant.settings import get_settings
 from exchange.errors import ExchangeError
-from exchange.snapshot import JsonFileSnapshot, RedisSnapshot, SnapshotStore
+from exchange.snapshot import (
+    JsonFileSnapshot,
+    RedisSnapshot,
+    SnapshotConflict,
+    VersionedStore,
+    transact,
+)
 from exchange.types import OrderRequest, OrderType, Side
 from exchange.virtual import VirtualExchange
 from tools.paths import home_dir
@@ -32,9 +39,10 @@ app.add_typer(order_app, name="order")
 
 REDIS_KEY = "auraquant:exchange:state"
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="more columns (wider than 80)")]
 
 
-def snapshot_store() -> SnapshotStore:
+def snapshot_store() -> VersionedStore:
     """Redis when ``REDIS_URL`` is set (key ``$AURAQUANT_EXCHANGE_REDIS_KEY``, default
     ``auraquant:exchange:state``), else ``$AURAQUANT_HOME/exchange/state.json``."""
     url = get_settings().redis_url
@@ -43,45 +51,18 @@ def snapshot_store() -> SnapshotStore:
     return JsonFileSnapshot(home_dir() / "exchange" / "state.json")
 
 
-def _load(store: SnapshotStore) -> VirtualExchange:
-    state = store.load()
-    return VirtualExchange() if state is None else VirtualExchange.from_state(state)
-
-
 def _dump(obj: Any) -> Any:
     return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj
 
 
 def _run(action: Any, *, save: bool) -> tuple[VirtualExchange, Any]:
-    """Load, act, save: a rejected action saves nothing and fails with its message."""
+    """Load, act, save with a compare-and-swap (retried on a conflict): a rejected action
+    saves nothing and fails with its message."""
     store = snapshot_store()
     try:
-        ex = _load(store)
-        result = action(ex)
-    except (ExchangeError, ValidationError, ValueError) as exc:
+        return transact(store, VirtualExchange.restore, action, save=save)
+    except (ExchangeError, ValidationError, ValueError, SnapshotConflict) as exc:
         fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc))
-    if save:
-        store.save(ex.state_dict())
-    return ex, result
-
-
-def _order_table(orders: list[Any]) -> Table:
-    t = Table("id", "symbol", "side", "type", "qty", "price", "trigger", "status", "filled", "role")
-    for o in orders:
-        r = o.request
-        t.add_row(
-            o.id,
-            r.symbol,
-            r.side.value,
-            r.type.value,
-            f"{r.quantity:g}",
-            "" if r.price is None else f"{r.price:g}",
-            "" if r.trigger_price is None else f"{r.trigger_price:g}",
-            o.status.value,
-            f"{o.filled_quantity:g}",
-            o.role or "",
-        )
-    return t
 
 
 @app.command("serve")
@@ -96,11 +77,11 @@ def serve(
 
     store = snapshot_store()
     try:
-        ex = VirtualExchange(snapshot=store)
+        VirtualExchange.restore(store.load())  # a broken snapshot fails here, not later
     except (ExchangeError, ValueError) as exc:
         fail(str(exc))
     err_console.print(f"virtual exchange on http://{host}:{port} (state: {store!r})")
-    uvicorn.run(create_app(ex), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store=store), host=host, port=port, log_level="warning")
 
 
 @order_app.command("place")
@@ -116,6 +97,7 @@ def order_place(
     stop_loss: Annotated[float | None, typer.Option(help="bracket stop-loss")] = None,
     take_profit: Annotated[float | None, typer.Option(help="bracket take-profit")] = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Place an order (it works from the next bar)."""
 
@@ -134,11 +116,11 @@ def order_place(
         )
         return ex.place(req)
 
-    _, order = _run(act, save=True)
+    ex, order = _run(act, save=True)
     if json_out:
         emit_json({"order": _dump(order)})
     else:
-        console.print(_order_table([order]))
+        show(console, order_table([order], ex.config.instruments, wide=wide), wide)
 
 
 @order_app.command("modify")
@@ -150,28 +132,31 @@ def order_modify(
     quantity: Annotated[float | None, typer.Option(help="new quantity")] = None,
     trigger_price: Annotated[float | None, typer.Option(help="new stop trigger")] = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Modify an open order's price, trigger or quantity."""
-    _, order = _run(
+    ex, order = _run(
         lambda ex: ex.modify(order_id, price=price, quantity=quantity, trigger_price=trigger_price),
         save=True,
     )
     if json_out:
         emit_json({"order": _dump(order)})
     else:
-        console.print(_order_table([order]))
+        show(console, order_table([order], ex.config.instruments, wide=wide), wide)
 
 
 @order_app.command("cancel")
 def order_cancel(
-    order_id: Annotated[str, typer.Argument(help="e.g. O-000001")], json_out: JsonOpt = False
+    order_id: Annotated[str, typer.Argument(help="e.g. O-000001")],
+    json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Cancel an open order."""
-    _, order = _run(lambda ex: ex.cancel(order_id), save=True)
+    ex, order = _run(lambda ex: ex.cancel(order_id), save=True)
     if json_out:
         emit_json({"order": _dump(order)})
     else:
-        console.print(_order_table([order]))
+        show(console, order_table([order], ex.config.instruments, wide=wide), wide)
 
 
 @order_app.command("list")
@@ -179,36 +164,24 @@ def order_list(
     symbol: Annotated[str | None, typer.Option(help="only this symbol")] = None,
     all_: Annotated[bool, typer.Option("--all", help="include filled and canceled orders")] = False,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """List open orders (or every order with --all)."""
-    _, orders = _run(lambda ex: ex.orders(symbol) if all_ else ex.open_orders(symbol), save=False)
+    ex, orders = _run(lambda ex: ex.orders(symbol) if all_ else ex.open_orders(symbol), save=False)
     if json_out:
         emit_json({"orders": [_dump(o) for o in orders]})
     else:
-        console.print(_order_table(orders))
+        show(console, order_table(orders, ex.config.instruments, wide=wide), wide)
 
 
 @app.command("positions")
-def positions(json_out: JsonOpt = False) -> None:
+def positions(json_out: JsonOpt = False, wide: WideOpt = False) -> None:
     """Open positions, marked to the last close."""
-    _, pos = _run(lambda ex: ex.positions(), save=False)
+    ex, pos = _run(lambda ex: ex.positions(), save=False)
     if json_out:
         emit_json({"positions": [_dump(p) for p in pos]})
         return
-    t = Table("symbol", "qty", "entry", "leverage", "margin", "liq. price", "uPnL", "rPnL")
-    for p in pos:
-        liq = "" if p.liquidation_price is None else f"{p.liquidation_price:.2f}"
-        t.add_row(
-            p.symbol,
-            f"{p.quantity:g}",
-            f"{p.entry_price:.4f}",
-            f"{p.leverage:g}",
-            f"{p.margin:.2f}",
-            liq,
-            f"{p.unrealized_pnl:.2f}",
-            f"{p.realized_pnl:.2f}",
-        )
-    console.print(t)
+    show(console, positions_table(pos, ex.config.instruments, wide=wide), wide)
 
 
 @app.command("balance")
@@ -228,27 +201,14 @@ def balance(json_out: JsonOpt = False) -> None:
 def fills(
     symbol: Annotated[str | None, typer.Option(help="only this symbol")] = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Every execution so far."""
-    _, fs = _run(lambda ex: ex.fills(symbol), save=False)
+    ex, fs = _run(lambda ex: ex.fills(symbol), save=False)
     if json_out:
         emit_json({"fills": [_dump(f) for f in fs]})
         return
-    t = Table("id", "order", "ts", "symbol", "side", "qty", "price", "fee", "liq.", "rPnL")
-    for f in fs:
-        t.add_row(
-            f.id,
-            f.order_id,
-            iso(f.ts),
-            f.symbol,
-            f.side.value,
-            f"{f.quantity:g}",
-            f"{f.price:g}",
-            f"{f.fee:.4f}",
-            f.liquidity,
-            f"{f.realized_pnl:.2f}",
-        )
-    console.print(t)
+    show(console, fills_table(fs, ex.config.instruments, wide=wide), wide)
 
 
 @app.command("advance")
@@ -261,14 +221,14 @@ def advance(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Advance the clock over stored 1-minute candles, matching orders bar by bar."""
+    """Advance the clock over stored 1-minute candles, matching orders bar by bar.
+
+    The first bar is the one after the symbol's last processed bar; on a symbol with no bar yet
+    it is ``--from``, else the exchange's clock (set by other symbols), else the one bar that
+    closes at ``--to``.
+    """
     end = parse_time_option(to, "--to")
-    store = snapshot_store()
-    try:
-        ex = _load(store)
-    except (ExchangeError, ValueError) as exc:
-        fail(str(exc))
-    last = ex.now_for(symbol)
+    ex, last = _run(lambda ex: ex.now_for(symbol), save=False)
     if from_ is not None:
         start = parse_time_option(from_, "--from")
         if last is not None and start < last:
@@ -277,8 +237,10 @@ def advance(
             )
     elif last is not None:
         start = last
+    elif ex.now is not None:
+        start = ex.now
     else:
-        fail(f"--from: required, the exchange has not seen a {symbol} bar yet")
+        start = end - pd.Timedelta(minutes=1)
     if end <= start:
         fail(f"--to: {iso(end)} is not after the start {iso(start)}")
     try:
@@ -290,16 +252,19 @@ def advance(
     except Exception as exc:
         fail(f"--symbol: cannot load {symbol} 1m candles {iso(start)}..{iso(end)}: {exc}")
     bars = bars[bars.index >= start]
-    new_fills = []
-    try:
-        with _progress(len(bars)) as tick:
-            step = max(1, len(bars) // 100)
-            for i in range(0, len(bars), step):
-                new_fills.extend(ex.feed(symbol, bars.iloc[i : i + step]))
-                tick(min(step, len(bars) - i))
-    except (ExchangeError, ValueError) as exc:
-        fail(str(exc))
-    store.save(ex.state_dict())
+
+    def feed(ex: VirtualExchange) -> list[Any]:
+        done = ex.now_for(symbol)  # another writer may have advanced it since
+        todo = bars if done is None else bars[bars.index >= done]
+        out: list[Any] = []
+        with _progress(len(todo)) as tick:
+            step = max(1, len(todo) // 100)
+            for i in range(0, len(todo), step):
+                out.extend(ex.feed(symbol, todo.iloc[i : i + step]))
+                tick(min(step, len(todo) - i))
+        return out
+
+    ex, new_fills = _run(feed, save=True)
     summary = {
         "symbol": symbol,
         "bars": len(bars),
@@ -314,6 +279,28 @@ def advance(
             f"{symbol}: {len(bars)} bars, {len(new_fills)} fills, now {summary['now']}, "
             f"equity {ex.balance().equity:.2f}"
         )
+
+
+@app.command("funding-rates")
+def funding_rates(
+    path: Annotated[str, typer.Argument(help="Binance funding-rate history: JSON array or CSV")],
+    symbol: Annotated[str, typer.Option(help="e.g. BTCUSDT")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Use a funding-rate series for a symbol (funding times it lacks use the constant rate)."""
+    from exchange.funding import read_funding_rates
+
+    try:
+        rates = read_funding_rates(path, symbol)
+    except (OSError, ValueError) as exc:
+        fail(f"path: {exc}")
+    if not rates:
+        fail(f"path: no {symbol} funding rates in {path}")
+    _, total = _run(lambda ex: ex.set_funding_rates(symbol, rates), save=True)
+    if json_out:
+        emit_json({"symbol": symbol, "read": len(rates), "rates": total})
+    else:
+        console.print(f"{symbol}: {len(rates)} funding rates read, {total} in use")
 
 
 @app.command("reset")

@@ -171,8 +171,9 @@ def _reconciliation_gap(res: engine.BacktestResult) -> float:
 def test_a_liquidation_on_a_gap_books_the_capped_loss_in_the_trade() -> None:
     # long 1 @ 100 at 10x (margin 10; liquidation ~90.45) from 00:03, held through the 08:00
     # funding (-1 x 100 x 0.0001 = -0.01), then bar 600 (10:00) opens at 80, far past the
-    # liquidation level. By price the loss is 20, but isolated margin caps it at 10: the wallet
-    # loses 10 + the 0.1 entry fee + 0.01 funding, and the trade row must say the same.
+    # liquidation level. By price the loss is 20, but isolated margin caps it at the margin:
+    # 10 less the 0.01 funding paid from it (WEEX), so the wallet loses 9.99 + the 0.1 entry
+    # fee + 0.01 funding, and the trade row must say the same.
     bars = make_bars([*flat(600), (80.0, 80.5, 79.0, 80.0), *flat(5, 80.0)])
     p = plan(Side.BUY, sl=70.0, tp=150.0).model_copy(update={"leverage": 10.0})
     res = run_decisions(
@@ -183,9 +184,9 @@ def test_a_liquidation_on_a_gap_books_the_capped_loss_in_the_trade() -> None:
     )
     (t,) = res.trades
     assert (t.exit_reason, t.exit_ts, t.exit_price) == ("liquidation", "2023-01-01T10:00:00Z", 80.0)
-    assert t.gross_pnl == pytest.approx(-10.0) and t.net_pnl == pytest.approx(-10.1)
+    assert t.gross_pnl == pytest.approx(-9.99) and t.net_pnl == pytest.approx(-10.09)
     assert res.funding == pytest.approx(-0.01)
-    assert res.equity.iloc[-1] == pytest.approx(10_000 - 10.11)
+    assert res.equity.iloc[-1] == pytest.approx(10_000 - 10.10)
     assert abs(_reconciliation_gap(res)) < 1e-9
 
 

@@ -44,7 +44,7 @@ def test_from_exchange_marks_positions_and_takes_the_breaker() -> None:
     acct = account_state_from_exchange(ex, breaker=breaker)
     assert acct.open_notional == {"ETHUSDT": pytest.approx(1900.0)}  # marked, not at entry
     assert acct.equity == pytest.approx(10_100.0)
-    assert acct.available == pytest.approx(10_100.0 - 1000.0)
+    assert acct.available == pytest.approx(10_000.0 - 1000.0)  # isolated: +100 uPnL funds nothing
     assert (acct.day_start_equity, acct.consecutive_losses, acct.breaker_until) == (
         10_500.0,
         2,

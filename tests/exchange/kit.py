@@ -7,11 +7,18 @@ from typing import Any
 
 import pandas as pd
 
+from exchange.instruments import Instrument
 from exchange.types import Fill, OrderRequest
 from exchange.virtual import ExchangeConfig, VirtualExchange
 
 SYM = "SYNTH-BTCUSDT"  # trades under BTCUSDT's rules: tick 0.1, step 0.001
 T0 = pd.Timestamp("2023-04-20T01:00:00Z")  # away from the 00/08/16 funding times
+# SYM with a 0.0001 tick: the notes' scenarios (prices near 100) with slippage land on it.
+FINE_TICK = {
+    "instruments": {
+        SYM: Instrument(symbol=SYM, tick_size=0.0001, step_size=0.001, min_quantity=0.001)
+    }
+}
 FREE = {"maker_fee": 0.0, "taker_fee": 0.0, "slippage_bps": 0.0, "funding_rate": 0.0}
 
 Bar = tuple[float, float, float, float]

@@ -135,9 +135,14 @@ def test_a_rejected_order_leaves_the_state_file_untouched(cli, aq_home: Path) ->
     assert state.read_bytes() == before
 
 
-def test_advance_needs_a_start_and_a_later_end(cli) -> None:
-    code, _, err = cli("advance", "--symbol", "BTCUSDT", "--to", "2023-04-20T01:05:00Z")
-    assert code == 2 and "--from: required, the exchange has not seen a BTCUSDT bar yet" in err
+def test_advance_on_a_fresh_exchange_feeds_the_bar_closing_at_to(cli) -> None:
+    code, out, _ = cli("advance", "--symbol", "BTCUSDT", "--to", "2023-04-20T01:05:00Z", "--json")
+    assert code == 0 and out["bars"] == 1 and out["now"] == "2023-04-20T01:05:00Z"
+    code, out, _ = cli("advance", "--symbol", "BTCUSDT", "--to", "2023-04-20T01:08:00Z", "--json")
+    assert code == 0 and out["bars"] == 3 and out["now"] == "2023-04-20T01:08:00Z"
+
+
+def test_advance_needs_a_later_end(cli) -> None:
     code, _, err = cli(
         "advance",
         "--symbol",
@@ -179,3 +184,21 @@ def test_state_goes_to_redis_when_redis_url_is_set(cli, monkeypatch: pytest.Monk
         assert out["reset"] is True and store.load() is None
     finally:
         store.clear()
+
+
+def test_tables_fit_80_columns_with_ids_statuses_and_prices_whole(cli) -> None:
+    assert cli("advance", "--symbol", "BTCUSDT", "--to", "2023-04-20T01:05:00Z")[0] == 0
+    place = ("order", "place", "--symbol", "BTCUSDT", "--quantity", "0.01")
+    assert cli(*place, "--side", "BUY", "--type", "LIMIT", "--price", "99",
+               "--stop-loss", "95", "--take-profit", "105")[0] == 0  # fmt: skip
+    assert cli(*place, "--side", "SELL", "--type", "STOP_LIMIT", "--trigger-price", "90",
+               "--price", "89.9")[0] == 0  # fmt: skip
+    assert cli(*place, "--side", "SELL", "--type", "STOP_MARKET", "--trigger-price", "90")[0] == 0
+    res = runner.invoke(app, ["exchange", "order", "list"])
+    lines = res.stdout.splitlines()
+    assert res.exit_code == 0 and max(len(line) for line in lines) <= 80
+    for token in ("O-000001", "O-000002", "O-000003", "NEW", "99.0", "89.9", "90.0"):
+        assert token in res.stdout  # whole, and prices on the 0.1 tick
+    wide = runner.invoke(app, ["exchange", "order", "list", "--wide"])
+    assert max(len(line) for line in wide.stdout.splitlines()) > 80
+    assert "STOP_MARKET" in wide.stdout and "entry" in wide.stdout

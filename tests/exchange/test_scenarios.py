@@ -13,7 +13,20 @@ from typing import Any
 import pytest
 
 from exchange.errors import OrderRejected
-from tests.exchange.kit import SYM, Action, Bar, brief, lim, make, mkt, run, stop, stop_lim, ts
+from tests.exchange.kit import (
+    FINE_TICK,
+    SYM,
+    Action,
+    Bar,
+    brief,
+    lim,
+    make,
+    mkt,
+    run,
+    stop,
+    stop_lim,
+    ts,
+)
 
 
 @dataclass
@@ -44,7 +57,7 @@ CASES = [
         {0: [mkt("BUY")]},
         [(1, "BUY", 1.0, 100.6005, "TAKER")],
         {"O-000001": "FILLED"},
-        {"taker_fee": 0.0005, "slippage_bps": 10},
+        {"taker_fee": 0.0005, "slippage_bps": 10, **FINE_TICK},
         position=1.0,
         fees=[100.6005 * 0.0005],
     ),
@@ -223,7 +236,7 @@ def test_scenario(case: Case) -> None:
 
 
 def test_s1_fee_rounds_to_the_notes_figure() -> None:
-    ex = make(taker_fee=0.0005, slippage_bps=10)
+    ex = make(taker_fee=0.0005, slippage_bps=10, **FINE_TICK)
     fills = run(ex, [(100, 101, 99, 100), (100.5, 102, 100.2, 101)], {0: [mkt("BUY")]})
     assert round(fills[0][1].fee, 4) == 0.0503
     assert fills[0][1].reference_price == 100.5
