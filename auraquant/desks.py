@@ -19,7 +19,7 @@ from pathlib import Path
 from auraquant.settings import get_settings
 from decisions.ledger import Ledger
 from decisions.limits import RiskLimits
-from exchange.snapshot import JsonFileSnapshot, RedisSnapshot, SnapshotStore
+from exchange.snapshot import JsonFileSnapshot, RedisSnapshot, SnapshotConflict, VersionedStore
 from exchange.virtual import VirtualExchange
 from graph.ailog import AILOG_FILE, secrets_from_env
 from graph.desk import DEFAULT_DESK, Desk, DeskError, check_desk_name
@@ -29,7 +29,7 @@ from tools.paths import home_dir, runs_dir
 REDIS_KEY = "auraquant:exchange:state"
 
 
-def desk_snapshot_store(name: str) -> SnapshotStore:
+def desk_snapshot_store(name: str) -> VersionedStore:
     """The desk's exchange snapshot (see the module docstring)."""
     check_desk_name(name)
     url = get_settings().redis_url
@@ -87,10 +87,13 @@ def open_desk(
 ) -> Iterator[Desk]:
     """Load the desk (exchange snapshot, breaker and cycles), yield it, save it on success.
 
-    On an exception nothing is saved: the snapshot and the ledger keep the state from before
-    the command (the AI log keeps what happened, including the error)."""
+    On an exception nothing is saved: the snapshot and the desk's state keep what they were
+    before the command (the AI log keeps what happened, including the error). The exchange is
+    saved by compare-and-swap: if another writer (``auraquant exchange …``, ``exchange serve``)
+    changed the account while the meeting ran, nothing is saved, the decisions this command
+    recorded are marked ``NOT_SAVED`` in the ledger, and ``DeskError`` says so."""
     store = desk_snapshot_store(name)
-    state = store.load()
+    state, version = store.load_versioned()
     exchange = VirtualExchange() if state is None else VirtualExchange.from_state(state)
     ledger = open_ledger(home)
     path = runs_dir(home) / run_id / AILOG_FILE
@@ -101,7 +104,16 @@ def open_desk(
     try:
         desk.load_state(ledger.desk_state(name))
         yield desk
-        store.save(exchange.state_dict())
+        try:
+            store.save_if(exchange.state_dict(), version)
+        except SnapshotConflict:
+            for decision_id in desk.concluded:
+                ledger.update_decision(decision_id, execution={
+                    "status": "NOT_SAVED", "note": "the account changed under the meeting"})  # fmt: skip
+            raise DeskError(
+                f"desk {name}: its exchange was changed by another command while this one ran "
+                "(auraquant exchange …, or exchange serve); nothing was saved, run it again"
+            ) from None
         desk.save_state()
     finally:
         ledger.close()

@@ -182,3 +182,27 @@ def advance(exchange: Any, symbol: str, bars: BarSeries | None, until_ns: int) -
         exchange.mark_bar(symbol, until_ns - MINUTE_NS, float(bars.close[n - 1]))
         now = exchange_now_ns(exchange, symbol)
     return Advanced("synced", until_ns, now, fed, skipped)
+
+
+@dataclass(frozen=True)
+class BarsView:
+    """A slice of a ``BarSeries`` (the same arrays, no copy)."""
+
+    ts: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    bar_ns: int
+
+    def closed_by(self, until_ns: int) -> int:
+        """How many of these bars have closed by ``until_ns``."""
+        return int(np.searchsorted(self.ts, until_ns - self.bar_ns, side="right"))
+
+
+def bars_from(bars: BarSeries, start_ns: int) -> BarsView:
+    """The bars that close after ``start_ns`` (where a fresh symbol's clock should begin)."""
+    i = int(np.searchsorted(bars.ts, start_ns - int(bars.bar_ns), side="right"))
+    return BarsView(bars.ts[i:], bars.open[i:], bars.high[i:], bars.low[i:], bars.close[i:],
+                    bars.volume[i:], int(bars.bar_ns))  # fmt: skip

@@ -102,6 +102,8 @@ class Desk:
     weights: dict[str, float] = field(default_factory=dict)
     on_trade_closed: Any = None
     on_decision: Any = None
+    concluded: list[str] = field(default_factory=list)
+    """Decision ids concluded since the desk was loaded."""
     p_win_for: Any = None
     """Called with the meeting's record (decision, stances…) for the learned P(win) the gate
     may require (``RiskLimits.min_p_win``)."""
@@ -326,6 +328,7 @@ class Desk:
     ) -> str:
         """Move the cycle after the meeting and record the decision; returns its ledger id."""
         decision_id = f"{self.name}:{self.run_id}:{meeting_id}"
+        self.concluded.append(decision_id)
         c = self.cycle(symbol)
         if c.stage != "QUALIFY":  # a meeting held without begin() (langgraph dev, a test)
             c = begin_meeting(c) or c

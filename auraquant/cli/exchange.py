@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
 from auraquant.cli.exchange_tables import fills_table, order_table, positions_table, show
 from auraquant.settings import get_settings
+from exchange.clock import advance as advance_clock
+from exchange.clock import bars_from
 from exchange.errors import ExchangeError
 from exchange.snapshot import (
     JsonFileSnapshot,
@@ -27,7 +29,7 @@ from exchange.snapshot import (
 )
 from exchange.types import OrderRequest, OrderType, Side
 from exchange.virtual import VirtualExchange
-from tools.paths import home_dir
+from tools.paths import home_dir, store_dir
 from tools.timeutil import iso
 
 app = typer.Typer(
@@ -221,7 +223,7 @@ def advance(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Advance the clock over stored 1-minute candles, matching orders bar by bar.
+    """Advance the clock over the stored candles (1m, else the finest stored), matching orders.
 
     The first bar is the one after the symbol's last processed bar; on a symbol with no bar yet
     it is ``--from``, else the exchange's clock (set by other symbols), else the one bar that
@@ -243,31 +245,29 @@ def advance(
         start = end - pd.Timedelta(minutes=1)
     if end <= start:
         fail(f"--to: {iso(end)} is not after the start {iso(start)}")
+    from memos.market import MarketData, MarketDataError
+
     try:
-        from tools.candles import load_candles
-    except ImportError as exc:  # pragma: no cover - the candle store ships with tools
-        fail(f"the candle store is not available: {exc}")
-    try:
-        bars = load_candles(symbol, "1m", start, end)
-    except Exception as exc:
-        fail(f"--symbol: cannot load {symbol} 1m candles {iso(start)}..{iso(end)}: {exc}")
-    bars = bars[bars.index >= start]
+        md = MarketData.from_store([symbol], store=store_dir(), at=end, with_btc=False, news=False)
+    except (MarketDataError, ValueError) as exc:
+        fail(f"--symbol: cannot load {symbol} candles up to {iso(end)}: {exc}")
+    if not md.has(symbol):
+        fail(f"--symbol: no stored {symbol} candles cover {iso(end)}")
+    bars = bars_from(md.base(symbol), int(start.value))
 
     def feed(ex: VirtualExchange) -> list[Any]:
-        done = ex.now_for(symbol)  # another writer may have advanced it since
-        todo = bars if done is None else bars[bars.index >= done]
-        out: list[Any] = []
-        with _progress(len(todo)) as tick:
-            step = max(1, len(todo) // 100)
-            for i in range(0, len(todo), step):
-                out.extend(ex.feed(symbol, todo.iloc[i : i + step]))
-                tick(min(step, len(todo) - i))
-        return out
+        """The one clock (``exchange.clock.advance``) over the finest stored bars: 1m where
+        they exist, else the finest set (the 2017-2021 history is 1h)."""
+        before = len(ex.fills())
+        with _progress(1) as tick:
+            advance_clock(ex, symbol, bars, int(end.value))
+            tick(1)
+        return ex.fills()[before:]
 
     ex, new_fills = _run(feed, save=True)
     summary = {
         "symbol": symbol,
-        "bars": len(bars),
+        "bars": bars.closed_by(int(end.value)),
         "now": None if ex.now is None else iso(ex.now),
         "fills": [_dump(f) for f in new_fills],
         "balance": _dump(ex.balance()),
@@ -276,7 +276,7 @@ def advance(
         emit_json(summary)
     else:
         console.print(
-            f"{symbol}: {len(bars)} bars, {len(new_fills)} fills, now {summary['now']}, "
+            f"{symbol}: {summary['bars']} bars, {len(new_fills)} fills, now {summary['now']}, "
             f"equity {ex.balance().equity:.2f}"
         )
 

@@ -170,3 +170,21 @@ def test_the_desk_remembers_through_the_postgresql_ledger(
             led._exec("DELETE FROM ledger_desks WHERE desk = ?", (desk,))
         led.close()
         get_settings.cache_clear()
+
+
+def test_a_desk_loses_no_order_placed_by_another_command_meanwhile(home: Path) -> None:
+    """The CLI places an order while a desk holds the account: the desk's save is refused
+    (compare-and-swap), the CLI's order stays, and the error says what to do."""
+    from auraquant.desks import open_desk
+    from graph.desk import DeskError
+
+    cli("exchange", "advance", "--symbol", "SOLUSDT", "--to", AT)
+    with (
+        pytest.raises(DeskError, match="changed by another command while this one ran"),
+        open_desk("default", "race") as desk,
+    ):
+        cli("exchange", "order", "place", "--symbol", "SOLUSDT", "--side", "BUY", "--type",
+            "LIMIT", "--quantity", "1", "--price", "10")  # fmt: skip
+        desk.exchange.cancel_all("SOLUSDT")  # the desk's stale view of the account
+    orders = cli("exchange", "order", "list")["orders"]
+    assert [o["request"]["price"] for o in orders] == [10.0]

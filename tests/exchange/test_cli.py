@@ -32,10 +32,27 @@ def _fake_candles(
     return frame[(frame.index >= start) & (frame.index + pd.Timedelta(minutes=1) <= end)]
 
 
+def _store_ramp(home: Path) -> None:
+    """Write the ramp into the home's Parquet store, where ``exchange advance`` reads it."""
+    import numpy as np
+
+    from tools.store import candle_dir, candle_table, partition_name, write_partition
+
+    frame = _fake_candles("BTCUSDT", "1m", START, START + pd.Timedelta(hours=3))
+    ts = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+    values = {
+        c: frame[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close", "volume")
+    }
+    path = candle_dir(home / "store", "BTCUSDT", "1m") / partition_name(int(ts[0]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_partition(path, candle_table(ts, values), fsync=False)
+
+
 @pytest.fixture()
 def cli(aq_home: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("REDIS_URL", "")
     monkeypatch.setattr(tools.candles, "load_candles", _fake_candles)
+    _store_ramp(aq_home)
     get_settings.cache_clear()
 
     def invoke(*args: str) -> tuple[int, dict | None, str]:
