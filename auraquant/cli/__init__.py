@@ -12,6 +12,8 @@ from auraquant.cli import meet as meet_cli
 from auraquant.cli import memo as memo_cli
 from auraquant.cli import replay as replay_cli
 from auraquant.cli import review as review_cli
+from auraquant.cli import run as run_cli
+from auraquant.cli import status as status_cli
 from auraquant.settings import load_environment
 
 app = typer.Typer(
@@ -37,6 +39,8 @@ app.command("meet")(meet_cli.meet)
 app.command("demo")(demo_cli.demo)
 app.command("replay")(replay_cli.replay)
 app.command("review")(review_cli.review)
+app.command("run")(run_cli.run)
+app.command("status")(status_cli.status)
 
 
 def main() -> None:
