@@ -29,6 +29,10 @@ class Settings(BaseSettings):
         default="https://api-contract.weex.com", validation_alias="WEEX_BASE_URL"
     )
     coingecko_api_key: SecretStr | None = Field(default=None, validation_alias="COINGECKO_API_KEY")
+    celery_prefix: str = Field(default="auraquant:", validation_alias="AURAQUANT_CELERY_PREFIX")
+    celery_visibility_timeout: int = Field(
+        default=3600, ge=1, validation_alias="AURAQUANT_CELERY_VISIBILITY_TIMEOUT"
+    )
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the scanners that prove none leaks into output."""

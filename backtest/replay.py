@@ -312,8 +312,13 @@ def run_replay(
     market: MarketData | None = None,
     progress: ProgressFn | None = None,
     learner_factory: Callable[[], Any] | None = None,
+    pool: Any = None,
 ) -> ReplayResult:
-    """Replay the desk and the desk without debate, and run the baselines, over the window."""
+    """Replay the desk and the desk without debate, and run the baselines, over the window.
+
+    ``pool``: anything with ``map(hold_meeting, tasks)`` and ``shutdown()`` that holds the
+    step's meetings elsewhere (``auraquant.schedule.celery_app.CeleryPool``); by default a
+    process pool when ``workers`` > 1, else this process."""
     market = market or load_market(spec, store)
     start, end = check_window(market, spec)
     steps = step_times(start, end, spec.every)
@@ -321,8 +326,7 @@ def run_replay(
         raise ReplayInputError(f"--every: no {spec.every} step between {spec.start} and {spec.end}")
     digest = data_hash(market, spec.symbols, end)
     use_market(market)
-    pool = None
-    if workers > 1:
+    if pool is None and workers > 1:
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=get_context("spawn"), initializer=init_worker,
             initargs=(str(store), list(spec.symbols), spec.start, spec.timeframe),

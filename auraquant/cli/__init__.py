@@ -14,6 +14,7 @@ from auraquant.cli import replay as replay_cli
 from auraquant.cli import review as review_cli
 from auraquant.cli import run as run_cli
 from auraquant.cli import status as status_cli
+from auraquant.cli import workers as workers_cli
 from auraquant.settings import load_environment
 
 app = typer.Typer(
@@ -41,6 +42,8 @@ app.command("replay")(replay_cli.replay)
 app.command("review")(review_cli.review)
 app.command("run")(run_cli.run)
 app.command("status")(status_cli.status)
+app.command("worker")(workers_cli.worker)
+app.command("beat")(workers_cli.beat)
 
 
 def main() -> None:

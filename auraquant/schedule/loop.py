@@ -68,7 +68,7 @@ def catch_up(
         if not room():
             return done
         rep = runner.step(at, reason="resumed after an interrupted run")
-        done.append({"at": at, "action": "resumed", "held": len(rep.held)})
+        done.append({"at": at, "action": "resumed", "held": rep.held})
         if on_step:
             on_step(rep)
     last = claims.last_at(cfg.desk)
@@ -83,14 +83,14 @@ def catch_up(
             if not room():
                 return done
             rep = runner.step(t, reason=f"ran late at {iso(now)}: {why}")
-            done.append({"at": iso(t), "action": "late", "held": len(rep.held)})
+            done.append({"at": iso(t), "action": "late", "held": rep.held})
             if on_step:
                 on_step(rep)
         else:
             for s in cfg.symbols:
                 claims.skip(meeting_key(cfg.desk, s, iso(t)), cfg.desk, s, iso(t),
                             f"skipped: {why}")  # fmt: skip
-            done.append({"at": iso(t), "action": "skipped", "held": 0})
+            done.append({"at": iso(t), "action": "skipped", "held": []})
     return done
 
 

@@ -3,7 +3,8 @@
 The same decide-only meeting as a replay step (``backtest.replay_worker``), with a checkpointer:
 SQLite under ``$AURAQUANT_HOME`` by default, PostgreSQL (``langgraph-checkpoint-postgres``) when
 ``DATABASE_URL`` is set. A meeting killed half-way resumes from its last checkpoint (the nodes
-already run are not run again); a meeting that finished returns its saved state. The AI-log
+already run are not run again; checkpoints are written synchronously, ``durability="sync"``,
+so a SIGKILL cannot lose one that the next node already relied on); a meeting that finished returns its saved state. The AI-log
 records a meeting produces are staged in a file per key as they are written, so a resumed
 meeting hands back the records from before the crash too (no gap), and only once.
 """
@@ -42,10 +43,10 @@ def open_checkpointer(
         if schema:
             with psycopg.connect(database_url, autocommit=True) as c:
                 c.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        conn = psycopg.connect(
-            database_url, autocommit=True, prepare_threshold=0, row_factory=dict_row,
-            options=f"-c search_path={schema}" if schema else None,
-        )  # fmt: skip
+        conninfo = psycopg.conninfo.make_conninfo(
+            database_url, **({"options": f"-c search_path={schema}"} if schema else {})
+        )
+        conn = psycopg.connect(conninfo, autocommit=True, prepare_threshold=0, row_factory=dict_row)
         saver = PostgresSaver(conn)  # type: ignore[arg-type]
         saver.setup()
         return saver
@@ -111,11 +112,13 @@ def hold_checkpointed(
     try:
         snap = g.get_state(cfg)
         if snap.next:  # killed half-way: carry on from the last checkpoint
-            state = g.invoke(None, cfg, context=ctx)
+            state = g.invoke(None, cfg, context=ctx, durability="sync")
         elif snap.values:  # finished before: its saved state
             state = dict(snap.values)
         else:
-            state = g.invoke({"symbol": task.symbol, "at": task.at}, cfg, context=ctx)
+            state = g.invoke(
+                {"symbol": task.symbol, "at": task.at}, cfg, context=ctx, durability="sync"
+            )
     finally:
         unregister_services(key)
     r = MeetingResult.from_state(state, thread_id=thread, home=None)
