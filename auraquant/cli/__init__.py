@@ -6,6 +6,7 @@ import typer
 
 from auraquant.cli import backtest as backtest_cli
 from auraquant.cli import data as data_cli
+from auraquant.cli import data_feed as data_feed_cli
 from auraquant.cli import demo as demo_cli
 from auraquant.cli import exchange as exchange_cli
 from auraquant.cli import meet as meet_cli
@@ -32,6 +33,8 @@ def _root() -> None:
     load_environment()
 
 
+data_cli.app.command("follow")(data_feed_cli.follow)
+data_cli.app.command("serve")(data_feed_cli.serve)
 app.add_typer(data_cli.app, name="data")
 app.command("memo")(memo_cli.memo)
 app.add_typer(exchange_cli.app, name="exchange")

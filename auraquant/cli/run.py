@@ -23,12 +23,20 @@ from auraquant.schedule.step import ScheduleConfig, StepReport
 from graph.desk import DEFAULT_DESK, DeskError, check_desk_name
 
 MISSED = ("skip", "late")
+WALL_WAIT_S = 30.0
+"""On the wall clock, how long a step waits for the bar closing at its time to be stored."""
 
 
 def run(
     symbols: Annotated[
-        str, typer.Option("--symbols", help="Comma-separated, e.g. BTCUSDT,ETHUSDT.")
+        str,
+        typer.Option(
+            "--symbols",
+            help="Comma-separated (BTCUSDT,ETHUSDT), or auto: the most "
+            "liquid competition pairs by CoinGecko 24h volume.",
+        ),
     ],
+    top: Annotated[int, typer.Option("--top", help="With --symbols auto: how many.")] = 2,
     every: Annotated[
         str, typer.Option("--every", help="Meeting cadence (a timeframe code).")
     ] = "15m",
@@ -80,7 +88,7 @@ def run(
         fail(f"--steps: {steps} must be >= 1")
     if start is not None and speed is None:
         fail("--start: only with --speed (the wall clock starts now)")
-    cfg = ScheduleConfig(desk=desk, symbols=_symbols(symbols), every=every, timeframe=timeframe,
+    cfg = ScheduleConfig(desk=desk, symbols=_pick(symbols, top), every=every, timeframe=timeframe,
                          model=model, missed=missed)  # fmt: skip
     from auraquant.schedule.runtime import build_runner
 
@@ -119,7 +127,8 @@ def run(
     try:
         with stop_on_signals(stop):
             summary = run_schedule(runner, clock, stop, max_steps=steps, on_step=on_step,
-                                   data_end=data_end)  # fmt: skip
+                                   data_end=data_end,
+                                   wait_for_data=0.0 if speed is not None else WALL_WAIT_S)  # fmt: skip
     except (ValueError, RuntimeError) as exc:  # a store or ledger that cannot serve the step
         fail(f"the step failed: {type(exc).__name__}: {exc}; the desk keeps its last saved state")
     finally:
@@ -143,3 +152,12 @@ def _data_end(symbols: tuple[str, ...], at: pd.Timestamp) -> pd.Timestamp:
     if missing:
         fail(f"--symbols: no stored bars of {', '.join(missing)} cover --start {at}")
     return min(md.coverage(s)[1] for s in symbols)
+
+
+def _pick(raw: str, top: int) -> tuple[str, ...]:
+    """``auto``: the ``top`` most liquid competition pairs (CoinGecko); else the list."""
+    if raw.strip().lower() == "auto":
+        from auraquant.cli.data_feed import resolve_symbols
+
+        return tuple(resolve_symbols(raw, top))
+    return _symbols(raw)

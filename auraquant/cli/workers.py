@@ -41,8 +41,14 @@ def worker(
 
 def beat(
     symbols: Annotated[
-        str, typer.Option("--symbols", help="Comma-separated, e.g. BTCUSDT,ETHUSDT.")
+        str,
+        typer.Option(
+            "--symbols",
+            help="Comma-separated (BTCUSDT,ETHUSDT), or auto: the most "
+            "liquid competition pairs by CoinGecko 24h volume.",
+        ),
     ],
+    top: Annotated[int, typer.Option("--top", help="With --symbols auto: how many.")] = 2,
     every: Annotated[
         str, typer.Option("--every", help="Meeting cadence (a timeframe code).")
     ] = "15m",
@@ -75,9 +81,18 @@ def beat(
         crontab_for(every)
     except ValueError as exc:
         fail(str(exc))
-    cfg = ScheduleConfig(desk=desk, symbols=_symbols(symbols), every=every, timeframe=timeframe,
+    cfg = ScheduleConfig(desk=desk, symbols=_pick(symbols, top), every=every, timeframe=timeframe,
                          model=model, missed=missed)  # fmt: skip
     app.conf.beat_schedule = beat_schedule(cfg.to_dict())
     path = home_dir() / f"celerybeat-{desk}"
     path.parent.mkdir(parents=True, exist_ok=True)
     app.start(["beat", f"--schedule={path}", f"--loglevel={loglevel}"])
+
+
+def _pick(raw: str, top: int) -> tuple[str, ...]:
+    """``auto``: the ``top`` most liquid competition pairs (CoinGecko); else the list."""
+    if raw.strip().lower() == "auto":
+        from auraquant.cli.data_feed import resolve_symbols
+
+        return tuple(resolve_symbols(raw, top))
+    return _symbols(raw)

@@ -38,6 +38,8 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 LOCK_TTL_S = 15
 """The desk lock expires this long after its holder stops renewing it (a killed worker)."""
 
+WALL_WAIT_S = 30.0
+"""A beat tick waits this long for the bar closing at its time to reach the store."""
 MEETING_LIMITS = (540, 600)
 STEP_LIMITS = (1740, 1800)
 
@@ -163,7 +165,7 @@ def run_desk_tick(app: Celery, config: dict[str, Any], at: str | None) -> dict[s
         runner.claims.save_desk(cfg.desk, {**cfg.to_dict(), "clock": "celery beat",
                                            "next_at": iso(t + timeframe_delta(cfg.every))})  # fmt: skip
         caught = catch_up(runner, t - pd.Timedelta(1, "ns"))
-        rep = runner.step(t)
+        rep = runner.step(t, wait_for_data=WALL_WAIT_S if at is None else 0.0)
     return {"desk": cfg.desk, "caught_up": caught, **rep.to_dict(), "worker_pid": os.getpid()}
 
 

@@ -102,6 +102,7 @@ def run_schedule(
     max_steps: int | None = None,
     on_step: OnStep | None = None,
     data_end: pd.Timestamp | None = None,
+    wait_for_data: float = 0.0,
 ) -> dict[str, Any]:
     """Catch up, then one step per bar close until ``stop``, ``max_steps`` steps (late and
     resumed ones count), or a close past ``data_end`` (a replayed path ends)."""
@@ -133,7 +134,7 @@ def run_schedule(
                                            "next_at": iso(t)})  # fmt: skip
         if not clock.sleep_until(t, stop):
             break
-        rep = runner.step(t, should_stop=stop.is_set)
+        rep = runner.step(t, should_stop=stop.is_set, wait_for_data=wait_for_data)
         steps += 1
         if on_step:
             on_step(rep)

@@ -15,6 +15,7 @@ due, hold them decide-only, vet and carry out in symbol order, conclude. Around 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,17 @@ def reconcile(desk: Desk, symbols: tuple[str, ...], at: str) -> list[str]:
     return moved
 
 
+def covers(market: MarketData, symbol: str, t: pd.Timestamp) -> bool:
+    """Has the store a bar of ``symbol`` closing at or after ``t`` (the meeting's price)?"""
+    return market.has(symbol) and market.coverage(symbol)[1] >= t
+
+
+def no_data_reason(market: MarketData, symbol: str, t: pd.Timestamp) -> str:
+    last = iso(market.coverage(symbol)[1]) if market.has(symbol) else "none stored"
+    return (f"skipped: no stored {symbol} bar closes at {iso(t)} (last close: {last}); keep the "
+            "store current with `auraquant data follow`")  # fmt: skip
+
+
 class DeskRunner:
     """Runs a scheduled desk's steps (in-process loop or a Celery worker)."""
 
@@ -189,9 +201,11 @@ class DeskRunner:
         *,
         reason: str | None = None,
         should_stop: Callable[[], bool] | None = None,
+        wait_for_data: float = 0.0,
     ) -> StepReport:
         """Hold the step at ``t`` (its unfinished meetings only); ``reason`` is recorded on each
-        meeting claimed (a late run); ``should_stop`` is asked after each meeting."""
+        meeting claimed (a late run); ``should_stop`` is asked after each meeting; a symbol whose
+        bar closing at ``t`` is not stored after ``wait_for_data`` seconds is skipped, with why."""
         t = parse_utc(t) if isinstance(t, str) else t
         cfg, at = self.config, iso(t)
         report = StepReport(at=at)
@@ -211,12 +225,27 @@ class DeskRunner:
             desk.load_state(ledger.desk_state(cfg.desk))
             reconcile(desk, cfg.symbols, at)
             market = self.market_at(t)
+            deadline = time.monotonic() + wait_for_data
+            while not all(covers(market, s, t) for s in cfg.symbols) and (
+                time.monotonic() < deadline
+            ):  # on the wall clock the bar closing at t may still be on its way to the store
+                time.sleep(1.0)
+                self._market = None
+                market = self.market_at(t)
             bases = {s: market.base(s) if market.has(s) else None for s in cfg.symbols}
             keys = {s: meeting_key(cfg.desk, s, at) for s in cfg.symbols}
             prior = {s: self.claims.get(keys[s]) for s in cfg.symbols}
             for s, c in prior.items():
                 if c is not None and c.status in FINAL:
                     report.passed.append({"symbol": s, "status": c.status, "reason": c.reason})
+
+            for s in cfg.symbols:  # no bar closing at t: no meeting on a stale price
+                c = prior[s]
+                if (c is None or c.status not in FINAL) and not covers(market, s, t):
+                    why = no_data_reason(market, s, t)
+                    self.claims.skip(keys[s], cfg.desk, s, at, why)
+                    prior[s] = self.claims.get(keys[s])
+                    report.passed.append({"symbol": s, "status": "skipped", "reason": why})
 
             def due(s: str) -> bool:
                 c = prior[s]
