@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -156,6 +157,7 @@ def run_desk_tick(app: Celery, config: dict[str, Any], at: str | None) -> dict[s
         t = pd.Timestamp(at)
     key = repr(sorted(config.items()))
     url = str(app.conf.broker_url)
+    received = time.time()
     with desk_lock(url, app.conf.auraquant_prefix, cfg.desk) as held:
         if not held:
             return {"desk": cfg.desk, "at": iso(t), "busy": True}
@@ -166,7 +168,8 @@ def run_desk_tick(app: Celery, config: dict[str, Any], at: str | None) -> dict[s
                                            "next_at": iso(t + timeframe_delta(cfg.every))})  # fmt: skip
         caught = catch_up(runner, t - pd.Timedelta(1, "ns"))
         rep = runner.step(t, wait_for_data=WALL_WAIT_S if at is None else 0.0)
-    return {"desk": cfg.desk, "caught_up": caught, **rep.to_dict(), "worker_pid": os.getpid()}
+    return {"desk": cfg.desk, "caught_up": caught, **rep.to_dict(), "worker_pid": os.getpid(),
+            "received_at": received}  # fmt: skip
 
 
 def register_tasks(app: Celery) -> None:

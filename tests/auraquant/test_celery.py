@@ -323,3 +323,60 @@ def test_sigkill_between_placing_and_recording_finds_the_order_by_client_id(
     gates = [r for r in _ailog(cluster.home) if r["node"] == "gate" and r["at"] == AT]
     assert len(gates) == 1
     assert time.monotonic() - t0 < 60
+
+
+def test_beat_and_a_worker_hold_the_meeting_at_the_next_wall_clock_close(
+    cluster: Cluster,
+) -> None:
+    """`auraquant beat` (its own process) sends the tick at the next minute's close; the worker
+    waits for that bar (kept current by `data follow` from a loopback venue) and holds the
+    meeting; the beat's own schedule is the 1-minute crontab."""
+    import threading
+
+    import pandas as pd
+
+    from feeds.candles import follow
+    from tests.feeds.venue import serve_venue
+
+    store = cluster.home / "store"
+    store.unlink()  # this desk trades the loopback venue's live bars, not the history
+    store.mkdir()
+    with serve_venue() as (venue, url):
+        venue.now = pd.Timestamp.now(tz="UTC") + pd.Timedelta("2h")  # always ahead of the wall
+        stop = threading.Event()
+        feeder = threading.Thread(
+            target=follow, args=(["BTCUSDT"], "1m"),
+            kwargs={"stop": stop, "store": store, "backfill": "1d", "delay": 0.3, "base_url": url},
+            daemon=True,
+        )  # fmt: skip
+        feeder.start()
+        try:
+            cluster.worker()
+            log = cluster.home / "beat.log"
+            with log.open("w") as f:
+                beat = subprocess.Popen(
+                    [sys.executable, "-c", "from auraquant.cli import main; main()", "beat",
+                     "--symbols", "BTCUSDT", "--every", "1m", "--desk", "celery",
+                     "--timeframe", "15m", "--loglevel", "INFO"],
+                    env=cluster.env, stdout=f, stderr=f, text=True,
+                )  # fmt: skip
+            cluster.procs.append(beat)
+            deadline = time.monotonic() + 100
+            claims: list[Any] = []
+            while time.monotonic() < deadline:
+                claims = [c for c in _claims() if c.status in ("done", "skipped")]
+                if claims:
+                    break
+                assert beat.poll() is None, log.read_text()[-2000:]
+                time.sleep(1)
+        finally:
+            stop.set()
+            feeder.join(timeout=10)
+    assert claims, "no tick arrived: " + log.read_text()[-2000:]
+    c = claims[0]
+    t = pd.Timestamp(c.at)
+    assert t.second == 0 and t.microsecond == 0  # a minute close
+    assert c.status == "done", c.reason
+    assert "Sending due task desk-celery (auraquant.desk_tick)" in log.read_text()
+    [row] = [r for r in _decisions() if r.at == c.at]
+    assert row.verdict in ("APPROVED", "CLAMPED", "DENIED")
