@@ -18,7 +18,7 @@ import typer
 from auraquant.cli.common import emit_json, err_console, fail, parse_time_option
 from auraquant.cli.replay import _symbols, _timeframe
 from auraquant.schedule.clock import Clock, SpeedClock, WallClock
-from auraquant.schedule.loop import run_schedule, stop_on_signals
+from auraquant.schedule.loop import DeskBusy, desk_process_lock, run_schedule, stop_on_signals
 from auraquant.schedule.step import ScheduleConfig, StepReport
 from graph.desk import DEFAULT_DESK, DeskError, check_desk_name
 
@@ -125,10 +125,12 @@ def run(
                           f"{'replayed' if speed else 'wall'} clock; Ctrl-C stops after the "
                           "meeting in progress", highlight=False)  # fmt: skip
     try:
-        with stop_on_signals(stop):
+        with desk_process_lock(runner.home, desk), stop_on_signals(stop):
             summary = run_schedule(runner, clock, stop, max_steps=steps, on_step=on_step,
                                    data_end=data_end,
                                    wait_for_data=0.0 if speed is not None else WALL_WAIT_S)  # fmt: skip
+    except DeskBusy as exc:
+        fail(str(exc))
     except (ValueError, RuntimeError) as exc:  # a store or ledger that cannot serve the step
         fail(f"the step failed: {type(exc).__name__}: {exc}; the desk keeps its last saved state")
     finally:

@@ -10,10 +10,13 @@ Ctrl-C / SIGTERM) ends the loop after the meeting in progress.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,6 +27,36 @@ from auraquant.schedule.step import DeskRunner, StepReport
 from tools.timeutil import iso
 
 OnStep = Callable[[StepReport], None]
+
+
+class DeskBusy(RuntimeError):
+    """Another scheduler process already runs this desk on this home."""
+
+
+@contextmanager
+def desk_process_lock(home: Path, desk: str) -> Iterator[None]:
+    """One in-process scheduler per desk and home: a second `auraquant run` is refused (two
+    loops would race for the same account). Held with ``flock``, released when the process
+    ends, however it ends."""
+    path = home / "schedule" / f"{desk}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = path.open("a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        who = fh.read().strip() or "another process"
+        fh.close()
+        raise DeskBusy(f"--desk: {desk!r} is already running here ({who})") from None
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
 
 
 @contextmanager

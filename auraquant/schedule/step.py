@@ -285,6 +285,7 @@ class DeskRunner:
                     break
             persist()
         finally:
+            ailog.close()
             ledger.close()
         return report
 

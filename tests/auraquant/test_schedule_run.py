@@ -172,7 +172,7 @@ def test_closes_missed_while_down_are_skipped_or_run_late_with_a_reason(
     assert bool(held_missed) == (policy == "late")
 
 
-def test_sigterm_stops_the_loop_cleanly(home: Path) -> None:
+def test_sigterm_stops_the_loop_cleanly_and_a_second_loop_is_refused(home: Path) -> None:
     env = {**os.environ, "AURAQUANT_HOME": str(home)}
     p = subprocess.Popen(
         [sys.executable, "-c", "from auraquant.cli import main; main()", "run", "--symbols", "BTCUSDT", "--every",
@@ -181,6 +181,11 @@ def test_sigterm_stops_the_loop_cleanly(home: Path) -> None:
     )  # fmt: skip
     time.sleep(4)
     assert p.poll() is None  # waiting for its first close
+    # a second loop on the same desk would race for the account: refused, in one line
+    second = runner.invoke(app, ["run", "--symbols", "BTCUSDT", "--desk", "sig", "--speed", "1",
+                                 "--start", START, "--steps", "1"])  # fmt: skip
+    assert second.exit_code == 2
+    assert f"'sig' is already running here (pid {p.pid})" in second.stderr
     t0 = time.monotonic()
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=20)
