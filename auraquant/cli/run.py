@@ -109,7 +109,7 @@ def run(
             err_console.print(f"{rep.at} {h['symbol']}: {h['action']} → {h['verdict']} "
                               f"({h['status']})", highlight=False)  # fmt: skip
         for p in rep.passed:
-            err_console.print(f"{rep.at} {p['symbol']}: no meeting ({p['status']}: {p['reason']})",
+            err_console.print(f"{rep.at} {p['symbol']}: no meeting ({p['reason'] or p['status']})",
                               highlight=False)  # fmt: skip
 
     stop = threading.Event()

@@ -191,3 +191,68 @@ def test_sigterm_stops_the_loop_cleanly_and_a_second_loop_is_refused(home: Path)
     _, err = p.communicate(timeout=20)
     assert p.returncode == 0, err
     assert time.monotonic() - t0 < 5 and "stopped after 0 steps" in err
+
+
+def test_a_position_the_desk_lost_track_of_is_managed_not_doubled(home: Path) -> None:
+    first = cli("meet", "SOLUSDT", "--at", START, "--desk", "sched")
+    assert first["execution"]["status"] == "FILLED"  # a SHORT is open on the desk's exchange
+    from decisions.ledger import Ledger
+
+    led = Ledger(f"sqlite:///{home / 'ledger.sqlite'}")
+    led.forget_desk_state("sched")  # the desk's cycles are lost; the exchange still has it
+    led.close()
+    out = cli("run", "--symbols", "SOLUSDT", "--desk", "sched", "--speed", "600", "--start",
+              START, "--steps", "1")  # fmt: skip
+    [held] = out["reports"][0]["held"]
+    assert held["verdict"] == "DENIED" and held["action"] in ("LONG", "SHORT", "FLAT")
+    led = Ledger(f"sqlite:///{home / 'ledger.sqlite'}")
+    try:
+        [row] = [r for r in led.decisions(desk="sched") if r.run_id == "schedule-sched"]
+    finally:
+        led.close()
+    assert row.kind == "manage"
+    assert any(x["rule"] == "R00_position_open" for x in row.record["gate"]["reasons"])
+    log = home / "runs" / "schedule-sched" / "ailog.ndjson"
+    texts = [json.loads(x)["explanation"] for x in log.read_text().splitlines()]
+    assert any(
+        "restart: managing the" in t and "position found on the exchange" in t for t in texts
+    )
+    st = cli("status", "--desk", "sched")
+    assert [p["symbol"] for p in st["positions"]] == ["SOLUSDT"]
+
+
+def test_ctrl_c_during_steps_stops_cleanly_and_a_restart_finishes_without_doubles(
+    home: Path,
+) -> None:
+    """A real process, SIGINT whenever its first meetings are under way: it exits 0 within
+    seconds; every meeting is done or resumable; the restart completes them, none twice."""
+    import sqlite3
+
+    env = {**os.environ, "AURAQUANT_HOME": str(home)}
+    p = subprocess.Popen(
+        [sys.executable, "-c", "from auraquant.cli import main; main()", "run", "--symbols",
+         SYMS, "--every", "15m", "--desk", "sched", "--speed", "600", "--start", START,
+         "--missed", "late"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    db = home / "schedule.sqlite"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if db.exists():
+            with sqlite3.connect(db) as c:
+                if c.execute("SELECT COUNT(*) FROM schedule_meetings").fetchone()[0]:
+                    break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert "stopped after" in err
+    with sqlite3.connect(db) as c:
+        states = dict(c.execute("SELECT status, COUNT(*) FROM schedule_meetings GROUP BY status"))
+    assert set(states) <= {"done", "running"}
+    run("--steps", "1")
+    with sqlite3.connect(db) as c:
+        left = c.execute("SELECT COUNT(*) FROM schedule_meetings WHERE status != 'done'").fetchone()
+    assert left[0] == 0
+    keys = ledger_keys(home)
+    assert keys and set(keys.values()) == {1}
