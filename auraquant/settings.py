@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         """``WEEX_AI_LOG_ENABLED=`` (blank, as in .env.example) means off."""
         return False if isinstance(value, str) and not value.strip() else value
 
+    celery_prefix: str = Field(default="auraquant:", validation_alias="AURAQUANT_CELERY_PREFIX")
+    celery_visibility_timeout: int = Field(
+        default=3600, ge=1, validation_alias="AURAQUANT_CELERY_VISIBILITY_TIMEOUT"
+    )
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for the scanners that prove none leaks into output."""
         secrets = [

@@ -32,24 +32,22 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from backtest import baselines
+from backtest.desk_step import conclude_outcome, meeting_tasks, sync_and_begin
 from backtest.metrics import OrderRole, Trade, trades_from_fills
 from backtest.replay_metrics import line_metrics
 from backtest.replay_worker import (
     MeetingOutcome,
-    MeetingTask,
     hold_meeting,
     init_worker,
     use_market,
 )
 from decisions.ledger import Ledger
 from decisions.limits import RiskLimits
-from decisions.schema import Decision
 from exchange.config import ExchangeConfig
 from exchange.virtual import VirtualExchange
 from graph.ailog import AILogWriter, secrets_from_env
-from graph.desk import Desk, meeting_extra
+from graph.desk import Desk
 from memos.market import Bars, MarketData
-from memos.models import Memo
 from tools.hashing import git_commit, stable_hash
 from tools.timeutil import iso, parse_utc, timeframe_delta
 
@@ -239,49 +237,19 @@ def run_desk_line(
     bases = {s: market.base(s) for s in symbols}
     meetings = 0
     for k, t in enumerate(steps):
-        at = iso(t)
-        began = []
-        for s in symbols:
-            desk.sync(s, bases[s], t)
-            if desk.begin(s, at):
-                began.append(s)
+        began = sync_and_begin(desk, symbols, bases, t)
         if learner is not None:
             desk.weights = learner.weights_at(desk, t)
-        ctx = {**context, "weights": dict(desk.weights)}
-        account = desk.account_summary()
-        tasks = [MeetingTask(s, at, run_id, ctx, account) for s in began]
+        tasks = meeting_tasks(desk, began, t, run_id, context)
         outs: list[MeetingOutcome] = list(
             pool.map(hold_meeting, tasks) if pool else map(hold_meeting, tasks)
         )
         for out in outs:
             meetings += 1
-            if ailog is not None:
-                for rec in out.records:
-                    ailog.append(rec, run_id=run_id)
-            memo = Memo.model_validate(out.memo)
-            decision = Decision.model_validate(out.decision)
-            extra = meeting_extra(
-                memo=out.memo, turns=out.turns, interrupts=out.interrupts,
-                ended_by=out.ended_by, fallback=out.fallback,
-            )  # fmt: skip
-            vetting, execution = desk.vet_and_carry_out(
-                memo, decision, t, client_order_id=out.meeting_id,
-                record={"decision": out.decision, **extra},
-            )  # fmt: skip
+            vetting, execution, _ = conclude_outcome(desk, out, t, ailog=ailog, run_id=run_id)
             plan = vetting.gate.plan
             if plan is not None and execution.get("entry_order_id"):
                 entries[execution["entry_order_id"]] = OrderRole("entry", plan.stop_loss)
-            gate = vetting.gate.model_dump(mode="json")
-            manage = None if vetting.manage is None else vetting.manage.model_dump(mode="json")
-            desk.log("QUALIFY", "gate", out.symbol, at,
-                     f"Gate {gate['verdict']}: " + "; ".join(
-                         f"{r['rule']}: {r['message']}" for r in gate["reasons"] if not r["passed"]),
-                     {**gate, "manage": manage}, input={"decision": out.decision, "account": vetting.account})  # fmt: skip
-            desk.conclude(
-                symbol=out.symbol, at=at, meeting_id=out.meeting_id, decision=out.decision,
-                gate=gate, manage=manage, execution=execution,
-                extra=extra,
-            )  # fmt: skip
         tracker.sample(desk.exchange)
         if progress is not None:
             progress(name, k + 1, len(steps))
@@ -344,8 +312,13 @@ def run_replay(
     market: MarketData | None = None,
     progress: ProgressFn | None = None,
     learner_factory: Callable[[], Any] | None = None,
+    pool: Any = None,
 ) -> ReplayResult:
-    """Replay the desk and the desk without debate, and run the baselines, over the window."""
+    """Replay the desk and the desk without debate, and run the baselines, over the window.
+
+    ``pool``: anything with ``map(hold_meeting, tasks)`` and ``shutdown()`` that holds the
+    step's meetings elsewhere (``auraquant.schedule.celery_app.CeleryPool``); by default a
+    process pool when ``workers`` > 1, else this process."""
     market = market or load_market(spec, store)
     start, end = check_window(market, spec)
     steps = step_times(start, end, spec.every)
@@ -353,8 +326,7 @@ def run_replay(
         raise ReplayInputError(f"--every: no {spec.every} step between {spec.start} and {spec.end}")
     digest = data_hash(market, spec.symbols, end)
     use_market(market)
-    pool = None
-    if workers > 1:
+    if pool is None and workers > 1:
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=get_context("spawn"), initializer=init_worker,
             initargs=(str(store), list(spec.symbols), spec.start, spec.timeframe),

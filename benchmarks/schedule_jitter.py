@@ -9,8 +9,8 @@ in the in-process loop and on a Celery worker (offline models), JSON.
   converted back to real milliseconds. What it measures: the loop's own wake-up (its sleep and
   its bookkeeping), not the bar's arrival.
 - ``celery``: ``auraquant.desk_tick`` sent at a wall-clock instant (what beat does at a close)
-  to one worker process, the lag from the send to the worker's start of the step (broker,
-  prefetch and the desk lock included).
+  to one worker process, the lag from the send to the worker's start of the task (broker and
+  prefetch included; the first tick, which loads the market, is not counted).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _cluster import workers
 
-from tools.paths import home_dir, store_dir
+from tools.paths import store_dir
 
 START = pd.Timestamp("2023-04-19T12:00:00Z")
 
@@ -65,7 +65,7 @@ def in_process(steps: int, speed: float, home: Path) -> dict[str, float]:
     return _pct(lags)
 
 
-def on_celery(steps: int, home: Path) -> dict[str, float]:
+def on_celery(steps: int) -> dict[str, float]:
     from auraquant.schedule.celery_app import make_app
     from auraquant.schedule.step import ScheduleConfig
 
@@ -99,8 +99,8 @@ def main() -> None:
 
         get_settings.cache_clear()
         local = in_process(args.steps, args.speed, home)
-        with workers(1, home_dir()):
-            celery = on_celery(args.steps, home)
+        with workers(1, home):
+            celery = on_celery(args.steps)
     print(json.dumps({"benchmark": "schedule_jitter", "every": "15m", "speed": args.speed,
                       "in_process": local, "celery": celery,
                       "load_avg_1m": round(os.getloadavg()[0], 2), "cores": os.cpu_count()},

@@ -6,6 +6,7 @@ import typer
 
 from auraquant.cli import backtest as backtest_cli
 from auraquant.cli import data as data_cli
+from auraquant.cli import data_feed as data_feed_cli
 from auraquant.cli import demo as demo_cli
 from auraquant.cli import exchange as exchange_cli
 from auraquant.cli import meet as meet_cli
@@ -13,7 +14,10 @@ from auraquant.cli import memo as memo_cli
 from auraquant.cli import news as news_cli
 from auraquant.cli import replay as replay_cli
 from auraquant.cli import review as review_cli
+from auraquant.cli import run as run_cli
+from auraquant.cli import status as status_cli
 from auraquant.cli import weex as weex_cli
+from auraquant.cli import workers as workers_cli
 from auraquant.settings import load_environment
 
 app = typer.Typer(
@@ -31,6 +35,8 @@ def _root() -> None:
     load_environment()
 
 
+data_cli.app.command("follow")(data_feed_cli.follow)
+data_cli.app.command("serve")(data_feed_cli.serve)
 app.add_typer(data_cli.app, name="data")
 app.command("memo")(memo_cli.memo)
 app.add_typer(exchange_cli.app, name="exchange")
@@ -42,6 +48,10 @@ app.command("review")(review_cli.review)
 app.add_typer(news_cli.app, name="news")
 app.add_typer(news_cli.alerts_app, name="alerts")
 app.add_typer(weex_cli.app, name="weex")
+app.command("run")(run_cli.run)
+app.command("status")(status_cli.status)
+app.command("worker")(workers_cli.worker)
+app.command("beat")(workers_cli.beat)
 
 
 def main() -> None:

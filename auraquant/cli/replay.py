@@ -70,6 +70,10 @@ def replay(
     learn: Annotated[
         bool, typer.Option("--learn/--no-learn", help="Role weights from the review loop.")
     ] = True,
+    backend: Annotated[
+        str,
+        typer.Option("--backend", help="Where meetings run: processes (here) or celery (workers)."),
+    ] = "processes",
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Run directory name (new).")
     ] = None,
@@ -89,6 +93,8 @@ def replay(
     _timeframe(timeframe, "--timeframe")
     if workers is not None and workers < 1:
         fail(f"--workers must be >= 1, got {workers}")
+    if backend not in ("processes", "celery"):
+        fail(f"--backend: {backend!r} is not one of processes, celery")
     if budget is not None and budget < 0:
         fail(f"--budget must be >= 0, got {budget}")
     if model != "offline":
@@ -120,7 +126,8 @@ def replay(
     out = home_dir() / "runs" / rid
     out.mkdir(parents=True, exist_ok=False)
     try:
-        summary = _run(spec, store, rid, out, n_workers, market, quiet=json_out)
+        summary = _run(spec, store, rid, out, n_workers, market, quiet=json_out,
+                       pool=_celery_pool(spec, store) if backend == "celery" else None)  # fmt: skip
     except ReplayInputError as exc:
         fail(str(exc))
     if json_out:
@@ -129,8 +136,23 @@ def replay(
     _show(summary)
 
 
+def _celery_pool(spec: Any, store: Path) -> Any:
+    """The step's meetings as Celery tasks on the workers (``auraquant worker``)."""
+    from auraquant.schedule.celery_app import CeleryPool, make_app, store_init
+
+    return CeleryPool(make_app(), store_init(store, spec.symbols, spec.start, spec.timeframe))
+
+
 def _run(
-    spec: Any, store: Path, rid: str, out: Path, workers: int, market: Any, *, quiet: bool
+    spec: Any,
+    store: Path,
+    rid: str,
+    out: Path,
+    workers: int,
+    market: Any,
+    *,
+    quiet: bool,
+    pool: Any = None,
 ) -> dict[str, Any]:
     from auraquant.desks import open_ledger
     from backtest.replay import run_replay
@@ -153,7 +175,7 @@ def _run(
         with progress:
             result = run_replay(
                 spec, store=store, run_id=rid, ledger=ledger, ailog_dir=out, workers=workers,
-                market=market, progress=tick,
+                market=market, progress=tick, pool=pool,
                 learner_factory=lambda: ReviewLearner(ledger=ledger, market=market, horizon=spec.horizon),
             )  # fmt: skip
         report = write_replay(result, out, ledger)

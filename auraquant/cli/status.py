@@ -1,0 +1,142 @@
+"""`auraquant status`: the desk at a glance — positions, open orders, equity and drawdown, the
+breaker, the last decisions with their gate verdicts, the schedule's next meeting per symbol."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from auraquant.cli.common import console, emit_json, fail
+from graph.desk import DEFAULT_DESK, DeskError, check_desk_name
+from tools.timeutil import iso
+
+
+def desk_status(desk: str, last: int = 10) -> dict[str, Any]:
+    """The status object (JSON) of ``desk``, read from its snapshot, ledger and schedule."""
+    from auraquant.desks import desk_snapshot_store, open_ledger
+    from auraquant.schedule.clock import next_close
+    from auraquant.schedule.runtime import open_claims
+    from exchange.virtual import VirtualExchange
+
+    state = desk_snapshot_store(desk).load()
+    ex = VirtualExchange() if state is None else VirtualExchange.from_state(state)
+    bal = ex.balance()
+    ledger = open_ledger()
+    try:
+        dstate = ledger.desk_state(desk) or {}
+        rows = ledger.decisions(desk=desk)[-last:]
+    finally:
+        ledger.close()
+    claims = open_claims()
+    try:
+        sched = claims.desk(desk)
+        meetings = claims.meetings(desk, limit=last)
+    finally:
+        claims.close()
+    breaker = dstate.get("breaker") or {}
+    start_eq = breaker.get("day_start_equity")
+    drawdown = None if not start_eq else round(100 * min(0.0, bal.equity / start_eq - 1), 4)
+    nxt: dict[str, str] = {}
+    if sched:
+        last_at = meetings[0].at if meetings else None
+        at = sched.get("next_at") or iso(next_close(pd.Timestamp.now(tz="UTC"), sched["every"]))
+        if last_at is not None and at <= last_at:  # the loop stopped after that step
+            at = iso(next_close(pd.Timestamp(last_at) + pd.Timedelta(1, "ns"), sched["every"]))
+        nxt = dict.fromkeys(sched["symbols"], at)
+    return {
+        "desk": desk,
+        "exchange": "virtual" if state is not None else "virtual (no snapshot yet)",
+        "equity": round(bal.equity, 2),
+        "available": round(bal.available, 2),
+        "day_drawdown_pct": drawdown,
+        "breaker": breaker,
+        "positions": [
+            {
+                "symbol": p.symbol,
+                "quantity": p.quantity,
+                "entry_price": p.entry_price,
+                "unrealized_pnl": round(p.unrealized_pnl, 4),
+            }
+            for p in ex.positions()
+            if p.quantity
+        ],
+        "open_orders": [
+            {
+                "id": o.id,
+                "symbol": o.request.symbol,
+                "side": o.request.side.value,
+                "type": o.request.type.value,
+                "quantity": o.request.quantity,
+                "price": o.request.price,
+                "trigger_price": o.request.trigger_price,
+                "client_order_id": o.request.client_order_id,
+            }
+            for o in ex.open_orders()
+        ],
+        "cycles": {s: c.get("stage") for s, c in (dstate.get("cycles") or {}).items()},
+        "decisions": [
+            {
+                "id": r.id,
+                "symbol": r.symbol,
+                "at": r.at,
+                "action": r.action,
+                "verdict": r.verdict,
+                "status": r.status,
+            }
+            for r in reversed(rows)
+        ],
+        "schedule": sched,
+        "meetings": [
+            {
+                "symbol": m.symbol,
+                "at": m.at,
+                "status": m.status,
+                "reason": m.reason,
+                "attempts": m.attempts,
+            }
+            for m in meetings
+        ],
+        "next_meeting": nxt,
+    }
+
+
+def status(
+    desk: Annotated[str, typer.Option("--desk", help="The desk.")] = DEFAULT_DESK,
+    last: Annotated[int, typer.Option("--last", min=1, help="How many decisions to show.")] = 10,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout.")
+    ] = False,
+) -> None:
+    """The desk at a glance: positions, orders, equity, breaker, decisions, next meetings."""
+    try:
+        check_desk_name(desk)
+    except DeskError as exc:
+        fail(f"--desk: {exc}")
+    s = desk_status(desk, last)
+    if json_out:
+        emit_json(s)
+        return
+    console.print(f"desk [bold]{desk}[/]: equity {s['equity']:.2f} (available {s['available']:.2f}),"
+                  f" day drawdown {s['day_drawdown_pct']}%", highlight=False)  # fmt: skip
+    b = s["breaker"]
+    console.print(f"breaker: {b.get('consecutive_losses', 0)} losses in a row"
+                  + (f", tripped until {b['tripped_until']} ({b.get('trip_reason')})"
+                     if b.get("tripped_until") else ", not tripped"), highlight=False)  # fmt: skip
+    for title, rows, cols in (
+        ("positions", s["positions"], ("symbol", "quantity", "entry_price", "unrealized_pnl")),
+        ("open orders", s["open_orders"], ("symbol", "side", "type", "quantity", "price",
+                                           "trigger_price")),
+        ("last decisions", s["decisions"], ("at", "symbol", "action", "verdict", "status")),
+        ("scheduled meetings", s["meetings"], ("at", "symbol", "status", "reason")),
+    ):  # fmt: skip
+        t = Table(title=title)
+        for c in cols:
+            t.add_column(c)
+        for r in rows:
+            t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in cols))
+        console.print(t)
+    for sym, at in s["next_meeting"].items():
+        console.print(f"next meeting {sym}: {at}", highlight=False)
