@@ -108,7 +108,7 @@ class MeetingResult(BaseModel):
     meeting_id: str | None
     symbol: str
     at: str
-    status: str  # "done" | "awaiting_approval"
+    status: str  # done | awaiting_approval | model_unavailable | budget_exhausted
     memo: dict[str, Any] | None
     turns: list[dict[str, Any]]
     interrupts: list[dict[str, Any]]
@@ -119,6 +119,10 @@ class MeetingResult(BaseModel):
     pending_approval: dict[str, Any] | None
     gate: dict[str, Any] | None
     execution: dict[str, Any] | None
+    usage: dict[str, Any] = {}
+    """Model calls, cached calls, prompt/completion tokens and cost of the meeting."""
+    abstained: list[dict[str, Any]] = []
+    """Seats that abstained (no valid reply after one repair) or that a budget skipped."""
 
     @classmethod
     def from_state(
@@ -132,7 +136,7 @@ class MeetingResult(BaseModel):
             meeting_id=state.get("meeting_id"),
             symbol=state["symbol"],
             at=state["at"],
-            status="awaiting_approval" if pending is not None else "done",
+            status="awaiting_approval" if pending is not None else state.get("status") or "done",
             memo=state.get("memo"),
             turns=list(state.get("turns", [])),
             interrupts=list(state.get("interrupts", [])),
@@ -143,6 +147,8 @@ class MeetingResult(BaseModel):
             pending_approval=pending,
             gate=state.get("gate"),
             execution=state.get("execution"),
+            usage=dict(state.get("usage") or {}),
+            abstained=list(state.get("abstained", [])),
         )
 
 

@@ -11,6 +11,18 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 
+def _sum_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
+    """Reducer of the meeting's model usage: numbers add up (seats of one step report apart)."""
+    out: dict[str, Any] = dict(a or {})
+    for k, v in (b or {}).items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            total = out.get(k, 0) + v
+            out[k] = round(total, 8) if isinstance(total, float) else total
+        else:
+            out[k] = v
+    return out
+
+
 class InputState(TypedDict):
     """What a meeting is asked: one symbol at one moment (ISO-8601 UTC, e.g. 2023-04-20T12:00:00Z)."""
 
@@ -39,6 +51,10 @@ class MeetingState(InputState, total=False):
     approval: dict[str, Any] | None  # the human's answer when approval was required
     gate: dict[str, Any]  # GateResult dump
     execution: dict[str, Any]  # ExecutionReport dump
+    usage: Annotated[dict[str, Any], _sum_usage]  # model calls, tokens, cost, cached calls
+    abstained: Annotated[list[dict[str, Any]], operator.add]  # seats that abstained / were skipped
+    chair_failed: str | None  # "abstained" | "budget_exhausted" when the chair gave no draft
+    status: str  # done | model_unavailable | budget_exhausted (a failure raises, see errors)
 
 
 MEETING_BUDGET_KEY = "__meeting__"

@@ -76,7 +76,7 @@ def _absurd_long(price: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def test_invalid_decision_gets_one_revise_quoting_the_error(
+def test_unparseable_decision_gets_one_repair_turn_quoting_the_error(
     real_market: MarketData, aq_home: Path
 ) -> None:
     chair = ScriptedChair(lambda: _bad_json("DecisionDraft"))
@@ -84,17 +84,34 @@ def test_invalid_decision_gets_one_revise_quoting_the_error(
         "SOLUSDT", AT, {"run_id": "revise"},
         services=MeetingServices(market=real_market, chat_models={"cto": OfflineChatModel(responder=chair)}),
     )  # fmt: skip
+    assert r.fallback is None and r.status == "done"
+    assert r.decision["action"] == "SHORT"  # the repair turn's valid decision
+    repair = chair.prompts[-1]
+    assert "could not be used" in repair and "DecisionDraft" in repair
+    assert "close the meeting" in chair.prompts[-2]
+    assert r.usage["calls"] >= 2 and r.abstained == []
+
+
+def test_invalid_decision_gets_one_revise_quoting_the_validator(
+    real_market: MarketData, aq_home: Path
+) -> None:
+    bad_values = {**_absurd_long(23.2), "confidence": 7.0}
+    chair = ScriptedChair(bad_values)
+    r = run_meeting(
+        "SOLUSDT", AT, {"run_id": "revise2"},
+        services=MeetingServices(market=real_market, chat_models={"cto": OfflineChatModel(responder=chair)}),
+    )  # fmt: skip
     assert r.fallback is None
     assert r.decision["action"] == "SHORT"  # the revise turn's valid decision
     assert len([p for p in chair.prompts if "close the meeting" in p]) == 2
     revise_prompt = chair.prompts[-1]
-    assert "<validation_error>" in revise_prompt and "DecisionDraft" in revise_prompt
+    assert "<validation_error>" in revise_prompt and "confidence" in revise_prompt
     assert "validation_error" not in chair.prompts[-2]
 
 
 def test_invalid_twice_becomes_flat_with_the_reason(real_market: MarketData, aq_home: Path) -> None:
     bad_values = {**_absurd_long(23.2), "confidence": 7.0}
-    chair = ScriptedChair(lambda: _bad_json("DecisionDraft"), bad_values)
+    chair = ScriptedChair(lambda: _bad_json("DecisionDraft"), bad_values, bad_values)
     r = run_meeting(
         "SOLUSDT", AT, {"run_id": "fallback"},
         services=MeetingServices(market=real_market, chat_models={"cto": OfflineChatModel(responder=chair)}),
