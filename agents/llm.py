@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.utils.function_calling import convert_to_openai_function
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -134,9 +135,22 @@ def bind_structured(model: Any, schema: type[BaseModel], method: Method) -> Any:
     ``with_structured_output`` binding (strict JSON schema, JSON mode or a forced tool call)
     without its parser, so the raw reply can be read tolerantly and repaired."""
     kwargs: dict[str, Any] = {"method": method}
+    target: Any = schema
     if method == "json_schema" and _is_openai(model):
-        kwargs["strict"] = True
-    runnable = model.with_structured_output(schema, **kwargs)
+        # as a response_format dict, not the class: with the class the OpenAI SDK parses the
+        # reply itself and raises on fenced or prose-wrapped JSON before we can read it
+        fn = convert_to_openai_function(schema, strict=True)
+        target = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": fn["name"],
+                "description": fn.get("description", ""),
+                "schema": fn["parameters"],
+                "strict": True,
+            },
+        }
+        return model.bind(response_format=target)
+    runnable = model.with_structured_output(target, **kwargs)
     first = getattr(runnable, "first", None)
     if first is None:  # pragma: no cover - every LangChain chat model returns a sequence
         raise TypeError(f"{type(model).__name__}.with_structured_output is not a sequence")

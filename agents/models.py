@@ -102,7 +102,11 @@ def google_kwargs(name: str, opts: ModelOptions) -> dict[str, Any]:
     }
     if opts.base_url:
         kwargs["base_url"] = opts.base_url
-    key = opts.api_key or os.environ.get("GOOGLE_API_KEY")
+    key = (
+        opts.api_key
+        or os.environ.get("GOOGLE_API_KEY")
+        or (PLACEHOLDER_KEY if opts.base_url else None)
+    )
     if key:
         kwargs["google_api_key"] = key
     return kwargs

@@ -147,7 +147,7 @@ class MeetingResult(BaseModel):
             pending_approval=pending,
             gate=state.get("gate"),
             execution=state.get("execution"),
-            usage=dict(state.get("usage") or {}),
+            usage={**(state.get("usage") or {}), "cached_calls": state.get("cache_hits", 0)},
             abstained=list(state.get("abstained", [])),
         )
 

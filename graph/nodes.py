@@ -87,6 +87,10 @@ def logged(name: str, body: NodeBody, seat: str | None = None) -> Any:
         except Exception as exc:
             raise record_failure(state, ctx, services, name, seat, exc) from exc
         run_id = step.update.get("run_id") or state["run_id"]
+        usage = step.update.get("usage")
+        if usage and "cached_calls" in usage:  # kept apart: a cached re-run has the same journal
+            step.update["usage"] = {k: v for k, v in usage.items() if k != "cached_calls"}
+            step.update["cache_hits"] = usage["cached_calls"]
         if name == "open":
             start_meter(ctx, {**state, **step.update})
         ailog_for(ctx, services, run_id).write(

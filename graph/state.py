@@ -52,6 +52,7 @@ class MeetingState(InputState, total=False):
     gate: dict[str, Any]  # GateResult dump
     execution: dict[str, Any]  # ExecutionReport dump
     usage: Annotated[dict[str, Any], _sum_usage]  # model calls, tokens, cost, cached calls
+    cache_hits: Annotated[int, operator.add]  # model calls answered by the LLM call cache
     abstained: Annotated[list[dict[str, Any]], operator.add]  # seats that abstained / were skipped
     chair_failed: str | None  # "abstained" | "budget_exhausted" when the chair gave no draft
     status: str  # done | model_unavailable | budget_exhausted (a failure raises, see errors)
