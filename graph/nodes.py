@@ -264,15 +264,15 @@ def _abstention(asked: Asked, node: str) -> dict[str, Any]:
 
 
 def _prompt_log(messages: list[Any], memo_id: str) -> dict[str, Any]:
-    """The prompt as logged: the task and its data, the shared memo by id (logged by ``open``)."""
-    human = messages[-1].content
-    task = "\n\n".join(p for p in human.split("\n\n") if not p.startswith("<memo>"))
+    """The prompt as logged: the seat's task and its data; the shared prefix (rules and memo,
+    logged by ``open``) by its hash and the memo's id."""
     return {
         "memo_id": memo_id,
         "prompt_sha256": hashlib.sha256(
             "\x00".join(str(m.content) for m in messages).encode()
         ).hexdigest(),
-        "prompt": task,
+        "prefix_sha256": hashlib.sha256(str(messages[0].content).encode()).hexdigest(),
+        "prompt": str(messages[-1].content),
     }
 
 

@@ -46,6 +46,14 @@ class Recorded:
 _SEAT = re.compile(r'"id":\s*"([a-z_0-9]+)"')
 
 
+def seat_of(body: dict[str, Any]) -> str:
+    """The seat a request speaks for (the id in its prompt's ``<seat>`` block)."""
+    text = json.dumps(body)
+    at = text.find("<seat>")
+    m = _SEAT.search(text[at:].replace('\\"', '"')) if at >= 0 else None
+    return m.group(1) if m else ""
+
+
 @dataclass
 class ServerState:
     script: list[Action] = field(default_factory=list)
@@ -59,10 +67,7 @@ class ServerState:
     def next_action(self, body: dict[str, Any]) -> Action:
         with self.lock:
             if self.by_seat:
-                text = json.dumps(body)
-                at = text.find("<seat>")
-                m = _SEAT.search(text[at:].replace('\\"', '"')) if at >= 0 else None
-                seat = m.group(1) if m else ""
+                seat = seat_of(body)
                 script = self.by_seat.get(seat) or self.by_seat.get("*")
                 if script:
                     head = script[0]

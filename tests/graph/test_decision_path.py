@@ -46,11 +46,13 @@ class ScriptedChair:
     def __init__(self, *script: Any) -> None:
         self.script = list(script)
         self.prompts: list[str] = []
+        self.full: list[str] = []  # every message of each call (the memo is in the system one)
 
     def __call__(
         self, messages: list[BaseMessage], tools: list[dict[str, Any]], choice: Any
     ) -> AIMessage:
         self.prompts.append(str(messages[-1].content))
+        self.full.append("\n".join(str(m.content) for m in messages))
         names = [t["function"]["name"] for t in tools]
         if "DecisionDraft" in names and self.script:
             step = self.script.pop(0)
@@ -169,7 +171,7 @@ def test_a_headline_cannot_talk_past_the_gate(real_market: MarketData, aq_home: 
         assert any(c["field"] == "leverage" and c["before"] == 100.0 for c in obeyed.gate["clamps"])
     else:
         assert obeyed.gate["verdict"] == "DENIED"
-    shown = "".join(chair.prompts)
+    shown = "".join(chair.full)
     assert attack.replace("<", "\\u003c") in shown  # quoted to the model, as data,
     assert "untrusted_text" in shown and attack not in shown  # and it cannot close the block
 
