@@ -111,12 +111,14 @@ def _meeting(
     )  # fmt: skip
 
 
-def _offline(real_market: MarketData, home: Path) -> dict[str, Any]:
-    r = run_meeting(
+def _offline(real_market: MarketData, home: Path) -> Any:
+    return run_meeting(
         "SOLUSDT", AT, {"run_id": "offline", "home": str(home)},
         services=MeetingServices(market=real_market, exchange=VirtualExchange()),
     )  # fmt: skip
-    return dict(r.decision or {})
+
+
+VIEW = ("id", "stance", "confidence", "horizon", "entry", "stop_loss", "take_profit")
 
 
 @pytest.mark.parametrize("kind", ["openai", "gemini"])
@@ -146,10 +148,16 @@ def test_a_whole_meeting_replays_from_the_cassette(
     text = cassette.read_text(encoding="utf-8")
     assert text.startswith("# Recorded against")
     if "loopback" in text.splitlines()[0]:
-        want = _offline(real_market, tmp_path / "off")
+        # recorded from the offline policies: today's offline desk must say exactly the same
+        off = _offline(real_market, tmp_path / "off")
         for k in ("action", "entry", "stop_loss", "take_profit", "confidence", "leverage"):
-            assert r.decision[k] == want[k], k
+            assert r.decision[k] == off.decision[k], k
+        assert [[t[k] for k in VIEW] for t in r.turns] == [[t[k] for k in VIEW] for t in off.turns]
         assert r.decision["action"] == "SHORT"
+    for t in r.turns:  # every proposed stop is on the loss side of its entry
+        if t["stance"] != "FLAT" and t["entry"] and t["stop_loss"]:
+            sgn = 1 if t["stance"] == "LONG" else -1
+            assert (t["entry"] - t["stop_loss"]) * sgn > 0, t
 
 
 def test_a_changed_structured_output_method_does_not_replay(
