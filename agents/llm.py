@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import itertools
 import json
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -192,8 +193,8 @@ def reply_text(message: BaseMessage) -> str:
     return "".join(parts)
 
 
-def _first_object(text: str) -> str | None:
-    """The first balanced ``{...}`` in ``text`` (strings and escapes respected)."""
+def _objects(text: str) -> Iterator[str]:
+    """Each balanced ``{...}`` in ``text``, outermost first (strings and escapes respected)."""
     start = text.find("{")
     while start != -1:
         depth, in_str, esc = 0, False, False
@@ -213,9 +214,9 @@ def _first_object(text: str) -> str | None:
             elif c == "}":
                 depth -= 1
                 if depth == 0:
-                    return text[start : i + 1]
+                    yield text[start : i + 1]
+                    break
         start = text.find("{", start + 1)
-    return None
 
 
 def extract_json(text: str) -> Any:
@@ -223,9 +224,7 @@ def extract_json(text: str) -> Any:
     stripped = text.strip()
     candidates = [stripped]
     candidates += [m.strip() for m in _FENCE.findall(stripped)]
-    obj = _first_object(stripped)
-    if obj is not None:
-        candidates.append(obj)
+    candidates += list(itertools.islice(_objects(stripped), 20))
     error: json.JSONDecodeError | None = None
     for c in candidates:
         if not c:

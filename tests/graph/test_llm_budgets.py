@@ -32,9 +32,7 @@ def _meet(real_market: MarketData, home: Path, url: str, **ctx: Any) -> Any:
 
 
 def _calls(r: Any) -> list[dict[str, Any]]:
-    return [
-        x for x in read_ailog(Path(r.run_dir) / "ailog.ndjson") if x.get("kind") == "llm_call"
-    ]
+    return [x for x in read_ailog(Path(r.run_dir) / "ailog.ndjson") if x.get("kind") == "llm_call"]
 
 
 @pytest.fixture()
@@ -65,7 +63,9 @@ def test_the_token_budget_is_overrun_by_at_most_one_call(
     with serve("openai") as srv:
         r = _meet(real_market, tmp_path / "h", srv.url, max_tokens=limit)
     spent = r.usage["prompt_tokens"] + r.usage["completion_tokens"]
-    biggest = max(c["output"]["prompt_tokens"] + c["output"]["completion_tokens"] for c in _calls(r))
+    biggest = max(
+        c["output"]["prompt_tokens"] + c["output"]["completion_tokens"] for c in _calls(r)
+    )
     assert r.usage["calls"] < unlimited.usage["calls"]
     assert spent <= limit + biggest
     assert r.status == "done" and _calls(r)[-1]["input"]["seat"] == "cto"
