@@ -95,7 +95,7 @@ def test_retries_wait_the_servers_retry_after_then_give_up_typed() -> None:
     policy = CallPolicy(max_retries=2, backoff=0.01, sleep=slept.append)
     flaky = _Flaky(_status_error(429, {"Retry-After": "1.5"}), _status_error(500))
     reply, attempts = invoke_with_retries(flaky, [], policy, seat="s", model_id="openai:x")
-    assert attempts == 3 and slept == [1.5, 0.02]
+    assert attempts == 3 and slept == [1.5, 0.02] and reply.content == "{}"
     never = _Flaky(*[_status_error(500)] * 5)
     with pytest.raises(ModelCallError) as info:
         invoke_with_retries(never, [], policy, seat="s", model_id="openai:x")
