@@ -141,6 +141,8 @@ class MeetingContext:
     """USD the meeting may spend (-1 = $AURAQUANT_MAX_COST or 0 = no limit)."""
     max_seconds: float = -1
     """Wall-clock seconds for the meeting's model calls (-1 = $AURAQUANT_MAX_SECONDS or 0)."""
+    concurrent: bool = True
+    """Seats that speak in the same step call their models together (False: one by one)."""
     prices: dict[str, list[float]] = field(default_factory=dict)
     """USD per 1M (input, output) tokens by model (over DEFAULT_PRICES and $AURAQUANT_LLM_PRICES)."""
 

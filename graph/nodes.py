@@ -247,7 +247,7 @@ def _concurrently(jobs: list[Callable[[], Any]], parallel: bool) -> list[Any]:
 
 def _parallel(ctx: MeetingContext, services: MeetingServices, roles: list[str]) -> bool:
     """Concurrent calls pay off when some seat talks to a real model (not the offline desk)."""
-    return any(
+    return ctx.concurrent and any(
         not model_id_for(ctx, services, r).startswith(("offline", "injected:auraquant-offline"))
         for r in roles
     )
