@@ -16,6 +16,7 @@ from graph.services import MeetingServices
 from memos.market import MarketData
 from tests.agents.loopback_llm import serve
 from tests.graph.conftest import DAY
+from tests.graph.test_recorded_meetings import _default_meeting  # noqa: F401 (autouse)
 
 pytestmark = pytest.mark.data
 

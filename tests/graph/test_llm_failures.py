@@ -21,6 +21,7 @@ from graph.services import MeetingServices
 from memos.market import MarketData
 from tests.agents.loopback_llm import Loopback, seat_of, serve
 from tests.graph.conftest import DAY
+from tests.graph.test_recorded_meetings import _default_meeting  # noqa: F401 (autouse)
 
 pytestmark = pytest.mark.data
 

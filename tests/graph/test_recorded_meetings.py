@@ -26,6 +26,7 @@ import pytest
 import vcr
 
 from exchange.virtual import VirtualExchange
+from graph.ailog import read_ailog
 from graph.meeting import run_meeting
 from graph.services import MeetingServices
 from memos.market import MarketData
@@ -51,6 +52,21 @@ KEY_SHAPED = re.compile(
     r"|x-goog-api-key|not-needed-for-a-local-server",
     re.I,
 )
+
+
+MEETING_ENV = (
+    "AURAQUANT_MEETING_BUDGET", "AURAQUANT_MAX_ROUNDS", "AURAQUANT_ROSTER", "AURAQUANT_MODEL",
+    "AURAQUANT_ROLE_MODELS", "AURAQUANT_LLM_METHOD", "AURAQUANT_MAX_CALLS", "AURAQUANT_MAX_TOKENS",
+    "AURAQUANT_MAX_COST", "AURAQUANT_MAX_SECONDS", "AURAQUANT_REQUIRE_APPROVAL",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _default_meeting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cassettes hold the default meeting: no setting left in the environment by another
+    test may change its prompts."""
+    for var in MEETING_ENV:
+        monkeypatch.delenv(var, raising=False)
 
 
 def _strip_descriptions(obj: Any) -> Any:
@@ -145,6 +161,14 @@ def test_a_whole_meeting_replays_from_the_cassette(
         r = _meeting(kind, real_market, tmp_path / "play", url)
         assert cass.all_played and cass.play_count == r.usage["calls"] > 0
     assert r.status == "done" and r.abstained == []
+    calls = [x for x in read_ailog(Path(r.run_dir) / "ailog.ndjson") if x.get("kind") == "llm_call"]
+    assert len(calls) == r.usage["calls"]
+    for c in calls:  # the version the server returned, tokens, method: one record per call
+        assert c["output"]["model_version"] and c["output"]["prompt_tokens"] > 0
+        assert c["input"]["method"] == "json_schema" and c["model"] == PROVIDERS[kind][0]
+    if not REAL:
+        want = "gpt-4o-mini-loopback" if kind == "openai" else "gemini-2.5-flash-loopback"
+        assert all(c["output"]["model_version"].startswith(want) for c in calls)
     text = cassette.read_text(encoding="utf-8")
     assert text.startswith("# Recorded against")
     if "loopback" in text.splitlines()[0]:
