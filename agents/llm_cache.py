@@ -125,12 +125,23 @@ def llm_cache_for(
 ) -> BaseCache:
     """Redis when ``redis_url`` is given, else SQLite under ``home``."""
     if redis_url:
-        return RedisLLMCache.from_url(redis_url, namespace=namespace, prefix=prefix)
+        return _redis(redis_url, namespace, prefix)
     return _sqlite(str(home.resolve() / "llm_cache.sqlite"), namespace)
 
 
 _SQLITE: dict[tuple[str, str], SQLiteLLMCache] = {}
+_REDIS: dict[tuple[str, str, str], RedisLLMCache] = {}
 _LOCK = threading.Lock()
+
+
+def _redis(url: str, namespace: str, prefix: str) -> RedisLLMCache:
+    """One cache (one connection pool) per (server, model, prefix) per process."""
+    with _LOCK:
+        c = _REDIS.get((url, namespace, prefix))
+        if c is None:
+            c = RedisLLMCache.from_url(url, namespace=namespace, prefix=prefix)
+            _REDIS[(url, namespace, prefix)] = c
+        return c
 
 
 def _sqlite(path: str, namespace: str) -> SQLiteLLMCache:

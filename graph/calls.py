@@ -207,6 +207,8 @@ def _bound(model: Any, schema: type[BaseModel], method: str) -> Any:
     b = _BOUND.get(key)
     if b is None:
         b = bind_structured(model, schema, method)  # type: ignore[arg-type]
+        if len(_BOUND) > 512:  # the bindings hold their models: bound the memory
+            _BOUND.clear()
         _BOUND[key] = b
     return b
 
