@@ -295,3 +295,27 @@ def test_meet_cli_prints_the_totals(cli_home: Path) -> None:
         )
     assert res.exit_code == 0, res.output
     assert f"Model usage: {srv.calls} calls (0 from the cache)" in res.stdout
+
+
+@pytest.mark.parametrize("method", ["json_schema", "json_mode", "function_calling"])
+@pytest.mark.parametrize("model", [OPENAI, GEMINI])
+def test_every_provider_and_method_holds_the_offline_desks_meeting(
+    llm_meet: Meet, offline_decision: dict[str, Any], model: str, method: str
+) -> None:
+    kind = "openai" if model == OPENAI else "gemini"
+    with serve(kind) as srv:
+        r = llm_meet(srv, model, llm_method=method)
+    assert r.status == "done" and r.abstained == [] and _same(r.decision, offline_decision)
+    body = srv.requests[0].body
+    if kind == "openai":
+        sent = body.get("response_format", {}).get("type") or ("tools" if body.get("tools") else "")
+        assert sent == {"json_schema": "json_schema", "json_mode": "json_object",
+                        "function_calling": "tools"}[method]  # fmt: skip
+        if method == "function_calling":
+            assert body["tool_choice"]["function"]["name"] == "TurnDraft"
+    else:
+        gen = body.get("generationConfig", {})
+        if method == "function_calling":
+            assert body.get("tools") and "responseJsonSchema" not in gen
+        else:
+            assert gen.get("responseMimeType") == "application/json"
