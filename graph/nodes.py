@@ -23,6 +23,7 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from agents import prompts
+from agents.llm import prompt_hash
 from agents.roles import RoleSpec, Roster
 from agents.schemas import DecisionDraft, Interrupt, Outcome, Resolution, Review, Turn, TurnDraft
 from decisions.account import account_state_from_exchange
@@ -253,6 +254,29 @@ def _parallel(ctx: MeetingContext, services: MeetingServices, roles: list[str]) 
     )
 
 
+def _chair_messages(
+    state: Mapping[str, Any], ctx: MeetingContext, services: MeetingServices
+) -> list[Any]:
+    """The chair's closing prompt as ``chair_decides`` builds it for ``state``."""
+    memo, memo_block = memo_of(state)  # type: ignore[arg-type]
+    roster = roster_for(services)
+    return prompts.decide_messages(
+        roster.chair, memo.symbol, memo_block,
+        [dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()],
+        list(state.get("interrupts", [])), _context_blocks(ctx, roster, state),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _speculates(ctx: MeetingContext, services: MeetingServices, state: Mapping[str, Any]) -> bool:
+    """Ask the chair during a review that follows answers (it usually raises nothing and ends
+    the debate): its decision is kept only if the debate did end and its prompt is exactly the
+    one the chair would get, so the meeting is the same, one model latency shorter. Not with
+    model budgets (the extra call would be charged) or one-by-one calls."""
+    chair = roster_for(services).chair.id
+    budgets = ctx.max_calls or ctx.max_tokens or ctx.max_cost or ctx.max_seconds
+    return int(state.get("round", 0)) >= 1 and not budgets and _parallel(ctx, services, [chair])
+
+
 def _abstention(asked: Asked, node: str) -> dict[str, Any]:
     ans = asked.answer
     return {
@@ -407,7 +431,28 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
             messages=prompts_of[rid],
         )  # fmt: skip
 
-    answers = _concurrently([job(r) for r in reviewers], _parallel(ctx, services, reviewers))
+    parallel = _parallel(ctx, services, reviewers)
+    jobs: list[Callable[[], Asked]] = [job(r) for r in reviewers]
+    chair = roster.chair
+    spec_messages = (
+        _chair_messages(state, ctx, services) if _speculates(ctx, services, state) else None
+    )
+    if spec_messages is not None:
+        jobs.append(
+            lambda: ask(
+                ctx,
+                services,
+                state,
+                node="review",
+                role_id=chair.id,
+                schema=DecisionDraft,
+                messages=spec_messages,
+                chair=True,
+                stage_seat="chair",
+            )
+        )
+    results = _concurrently(jobs, parallel)
+    answers = results[: len(reviewers)]
     raised: list[tuple[str, Mapping[str, Any]]] = []
     asked: dict[str, Any] = {}
     gone: list[dict[str, Any]] = []
@@ -445,6 +490,21 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
         reviewers=len(reviewers), silent=len(gone),
         skipped=any(g["kind"] == "skipped" for g in gone),
     )  # fmt: skip
+    speculative = None
+    if spec_messages is not None:
+        spec = results[-1]
+        usage = merge_usage(usage, spec.usage)
+        final = _chair_messages({**state, "interrupts": history + refused}, ctx, services)
+        if (
+            ended
+            and spec.answer.value is not None
+            and prompt_hash(final) == prompt_hash(spec_messages)
+        ):
+            speculative = {
+                "prompt_sha256": prompt_hash(spec_messages),
+                "draft": spec.answer.value.model_dump(),
+                "model": spec.model_id,
+            }
     said = "; ".join(f"{p['by']} -> {p['target']}: {p['kind']}" for p in pending) or "no interrupts"
     if gone:
         said += "; " + "; ".join(f"{g['role']} {g['kind']}" for g in gone)
@@ -457,6 +517,7 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
             "ended_by": ended or "",
             "abstained": gone,
             "usage": usage,
+            "speculative": speculative,
         },
         model=",".join(sorted({a["model"] for a in asked.values()})) or "none",
         input={"reviewers": asked, "budget_left": budgets.left(spent)},
@@ -623,12 +684,24 @@ def chair_decides(role: RoleSpec) -> NodeBody:
             [dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()],
             list(state.get("interrupts", [])), _context_blocks(ctx, roster, state), error,
         )  # fmt: skip
+        spec = state.get("speculative")
+        if not revising and spec and spec["prompt_sha256"] == prompt_hash(messages):
+            # asked concurrently with the review that ended the debate, with this very prompt
+            out = DecisionDraft.model_validate(spec["draft"]).model_dump()
+            return Step(
+                update={"draft": out, "draft_error": None, "speculative": None},
+                model=spec["model"],
+                input=_prompt_log(messages, memo.id),
+                output={"draft": out, "error": None, "revise": False, "asked_during_review": True},
+                explanation=f"{role.title}: {out['action']} ({out['confidence']}), asked "
+                f"concurrently with the last review. {out['rationale']}",
+            )
         a = ask(
             ctx, services, state, node=role.id, role_id=role.id, schema=DecisionDraft,
             messages=messages, chair=True, stage_seat="chair",
         )  # fmt: skip
         draft = a.answer.value
-        update: dict[str, Any] = {"usage": a.usage}
+        update: dict[str, Any] = {"usage": a.usage, "speculative": None}
         err: str | None = None
         if draft is None:
             g = _abstention(a, role.id)

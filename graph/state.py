@@ -55,6 +55,7 @@ class MeetingState(InputState, total=False):
     cache_hits: Annotated[int, operator.add]  # model calls answered by the LLM call cache
     abstained: Annotated[list[dict[str, Any]], operator.add]  # seats that abstained / were skipped
     chair_failed: str | None  # "abstained" | "budget_exhausted" when the chair gave no draft
+    speculative: dict[str, Any] | None  # the chair's draft asked during the last review
     status: str  # done | model_unavailable | budget_exhausted (a failure raises, see errors)
 
 

@@ -319,3 +319,25 @@ def test_every_provider_and_method_holds_the_offline_desks_meeting(
             assert body.get("tools") and "responseJsonSchema" not in gen
         else:
             assert gen.get("responseMimeType") == "application/json"
+
+
+def test_the_chair_is_asked_during_the_review_that_ends_the_debate(
+    llm_meet: Meet, offline_decision: dict[str, Any]
+) -> None:
+    """Round 2 raises nothing here: the chair, asked concurrently with it with the very prompt it
+    gets afterwards, is not asked again; same decision, same number of calls, one wave less."""
+    with serve("openai") as srv:
+        r = llm_meet(srv)
+    assert r.ended_by == "convergence" and _same(r.decision, offline_decision)
+    log = _ailog(r)
+    chair_calls = [x for x in log if x.get("kind") == "llm_call"
+                   and x["input"]["schema"] == "DecisionDraft"]  # fmt: skip
+    assert [c["node"] for c in chair_calls] == ["review.llm_call"]
+    cto = next(x for x in log if x["node"] == "cto")
+    assert cto["output"]["asked_during_review"] is True
+    assert srv.calls == r.usage["calls"]
+    with serve("openai") as srv2:
+        seq = llm_meet(srv2, run_id="seq", concurrent=False)
+    assert seq.usage["calls"] == r.usage["calls"] and _same(seq.decision, r.decision)
+    assert [x["node"] for x in _ailog(seq) if x.get("kind") == "llm_call"
+            and x["input"]["schema"] == "DecisionDraft"] == ["cto.llm_call"]  # fmt: skip
