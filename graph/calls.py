@@ -317,6 +317,7 @@ def _log_calls(
                 "prompt_tokens": c.prompt_tokens,
                 "completion_tokens": c.completion_tokens,
                 "cached_prompt_tokens": c.cached_prompt_tokens,
+                "started": c.started,
                 "latency_s": c.latency_s,
                 "cost": c.cost,
                 "cached": c.cached,

@@ -708,16 +708,18 @@ def chair_decides(role: RoleSpec) -> NodeBody:
             update["abstained"] = [g]
             err = f"{g['kind']}: {g['reason']}"
             update["chair_failed"] = "budget_exhausted" if g["kind"] == "skipped" else "abstained"
-        out = draft.model_dump() if draft is not None else None
-        update.update({"draft": out, "draft_error": err})
-        what = f"{out['action']} ({out['confidence']})" if out else f"no decision: {err}"
+        drafted = draft.model_dump() if draft is not None else None
+        update.update({"draft": drafted, "draft_error": err})
+        what = (
+            f"{drafted['action']} ({drafted['confidence']})" if drafted else f"no decision: {err}"
+        )
         return Step(
             update=update,
             model=a.model_id,
             input=_prompt_log(messages, memo.id),
-            output={"draft": out, "error": err, "revise": revising},
+            output={"draft": drafted, "error": err, "revise": revising},
             explanation=f"{role.title}{' (revise)' if revising else ''}: {what}. "
-            + (out["rationale"] if out else ""),
+            + (drafted["rationale"] if drafted else ""),
         )
 
     return body
