@@ -28,7 +28,15 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
-from agents.llm import Answer, CallPolicy, CallRecord, ModelCallError, call_structured, method_for
+from agents.llm import (
+    Answer,
+    CallPolicy,
+    CallRecord,
+    Method,
+    ModelCallError,
+    call_structured,
+    method_for,
+)
 from agents.models import ModelSpecError, cached_chat_model, parse_model_id
 from graph.ailog import stage_for
 from graph.context import MeetingContext
@@ -105,6 +113,13 @@ class Meter:
             self.inflight_tokens += est_tokens
             self.inflight_cost += est_cost
             return None
+
+    def release(self, est_tokens: int, est_cost: float) -> None:
+        """Give back a reservation whose call failed before it was counted."""
+        with self._lock:
+            self.inflight_calls -= 1
+            self.inflight_tokens -= est_tokens
+            self.inflight_cost -= est_cost
 
     def settle(self, est_tokens: int, est_cost: float, tokens: int, cost: float) -> None:
         with self._lock:
@@ -213,6 +228,21 @@ def _bound(model: Any, schema: type[BaseModel], method: str) -> Any:
     return b
 
 
+_DOWNGRADED: dict[tuple[int, str], Method] = {}
+
+
+def _downgrade(exc: ModelCallError, ctx: MeetingContext, method: str) -> bool:
+    """Fall back to JSON mode when the server rejected the request's structured-output part
+    (a 400 naming it), unless a method was configured explicitly."""
+    text = exc.message.lower()
+    return (
+        exc.kind == "bad_request"
+        and method != "json_mode"
+        and ctx.llm_method == "auto"
+        and any(w in text for w in ("response_format", "json_schema", "tool", "unsupported"))
+    )
+
+
 # --- asking --------------------------------------------------------------------------------
 @dataclass
 class Asked:
@@ -258,18 +288,44 @@ def ask(
 
     est_cost = cost_of(ctx.prices, real_id, est - EST_COMPLETION_TOKENS, EST_COMPLETION_TOKENS)
 
+    held = [0]  # reservations not yet settled (a call that raises leaves one)
+
     def budget() -> str | None:
-        return meter.reserve(est, est_cost, chair=chair)
+        refused = meter.reserve(est, est_cost, chair=chair)
+        if refused is None:
+            held[0] += 1
+        return refused
 
     def on_call(c: CallRecord) -> None:
+        held[0] -= 1
         meter.settle(est, est_cost, c.prompt_tokens + c.completion_tokens, c.cost)
 
+    def release() -> None:
+        while held[0] > 0:
+            held[0] -= 1
+            meter.release(est, est_cost)
+
     t0 = time.perf_counter() if Timings.enabled else 0.0
-    answer = call_structured(
-        model, schema, messages, seat=role_id, model_id=model_id, method=method,
-        policy=policy_for(ctx), prices=ctx.prices, budget=budget, on_call=on_call,
-        bound=_bound(model, schema, method),
-    )  # fmt: skip
+    method = _DOWNGRADED.get((id(model), method), method)
+    try:
+        answer = call_structured(
+            model, schema, messages, seat=role_id, model_id=model_id, method=method,
+            policy=policy_for(ctx), prices=ctx.prices, budget=budget, on_call=on_call,
+            bound=_bound(model, schema, method),
+        )  # fmt: skip
+    except ModelCallError as exc:
+        release()
+        if not _downgrade(exc, ctx, method):
+            raise
+        # the server refused the structured-output request itself (some local servers lack
+        # json_schema or tool_choice): JSON mode, with the schema in the prompt, from now on
+        _DOWNGRADED[(id(model), method)] = "json_mode"
+        method = "json_mode"
+        answer = call_structured(
+            model, schema, messages, seat=role_id, model_id=model_id, method=method,
+            policy=policy_for(ctx), prices=ctx.prices, budget=budget, on_call=on_call,
+            bound=_bound(model, schema, method),
+        )  # fmt: skip
     if Timings.enabled:
         Timings.models += time.perf_counter() - t0
     usage = {

@@ -60,6 +60,8 @@ class ServerState:
     delay: float = 0.0
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    reject: frozenset[str] = frozenset()
+    """Request kinds answered 400 like a server that lacks them: "json_schema", "tools"."""
     by_seat: dict[str, list[Action]] = field(default_factory=dict)
     """Scripts per seat (the ``<seat>`` id in the prompt): concurrent seats stay deterministic.
     A seat whose script holds ``"always:<action>"`` gets that action for good."""
@@ -123,6 +125,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         with st.lock:
             st.requests.append(Recorded(self.path, body, dict(self.headers), time.monotonic()))
+        rf = (body.get("response_format") or {}).get("type")
+        asks = {rf} if rf else set()
+        if body.get("tools"):
+            asks.add("tools")
+        if asks & st.reject:
+            self._send(400, {"error": {"message": f"unsupported: {sorted(asks & st.reject)}",
+                                       "type": "invalid_request_error", "code": 400}})  # fmt: skip
+            return
         action = st.next_action(body)
         if st.delay:
             time.sleep(st.delay)
@@ -264,12 +274,14 @@ def serve(
     delay: float = 0.0,
     port: int = 0,
     by_seat: dict[str, list[Action]] | None = None,
+    reject: tuple[str, ...] = (),
 ) -> Iterator[Loopback]:
     """Run the ``kind`` ("openai" | "gemini") loopback server on 127.0.0.1 (port 0 = free)."""
     state = ServerState(
         script=list(script or []),
         delay=delay,
         by_seat={k: list(v) for k, v in (by_seat or {}).items()},
+        reject=frozenset(reject),
     )
     base = _OpenAIHandler if kind == "openai" else _GeminiHandler
     handler = type("Handler", (base,), {"server_state": state})

@@ -341,3 +341,39 @@ def test_the_chair_is_asked_during_the_review_that_ends_the_debate(
     assert seq.usage["calls"] == r.usage["calls"] and _same(seq.decision, r.decision)
     assert [x["node"] for x in _ailog(seq) if x.get("kind") == "llm_call"
             and x["input"]["schema"] == "DecisionDraft"] == ["cto.llm_call"]  # fmt: skip
+
+
+def test_a_server_that_rejects_json_schema_gets_json_mode(
+    llm_meet: Meet, offline_decision: dict[str, Any]
+) -> None:
+    with serve("openai", reject=("json_schema",)) as srv:
+        r = llm_meet(srv)
+    assert r.status == "done" and _same(r.decision, offline_decision)
+    kinds = [(q.body.get("response_format") or {}).get("type") for q in srv.requests]
+    assert kinds[0] == "json_schema" and kinds.count("json_schema") <= 2  # once per analyst
+    assert kinds[-1] == "json_object"
+    methods = {x["input"]["method"] for x in _ailog(r) if x.get("kind") == "llm_call"}
+    assert methods == {"json_mode"}
+
+
+def test_an_explicit_method_the_server_rejects_fails_with_exit_3(llm_meet: Meet) -> None:
+    with serve("openai", reject=("tools",)) as srv, pytest.raises(MeetingFailed) as info:
+        llm_meet(srv, llm_method="function_calling")
+    assert info.value.exit_code == EXIT_MODEL and info.value.record["kind"] == "bad_request"
+
+
+def test_meet_cli_llm_timeout_flag_bounds_a_hanging_server(cli_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from auraquant.cli import app
+
+    with serve("openai", by_seat={"*": [("hang", 5.0)] * 10}) as srv:
+        t0 = time.monotonic()
+        res = CliRunner().invoke(
+            app,
+            ["meet", "SOLUSDT", "--at", AT, "--model", OPENAI, "--base-url", srv.url,
+             "--llm-timeout", "0.4", "--llm-retries", "0", "--no-llm-cache"],
+        )  # fmt: skip
+        took = time.monotonic() - t0
+    assert res.exit_code == 3 and "[timeout]" in res.stderr, res.output
+    assert took < 4.0
