@@ -377,3 +377,18 @@ def test_meet_cli_llm_timeout_flag_bounds_a_hanging_server(cli_home: Path) -> No
         took = time.monotonic() - t0
     assert res.exit_code == 3 and "[timeout]" in res.stderr, res.output
     assert took < 4.0
+
+
+def test_meet_cli_debug_shows_the_traceback(cli_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from auraquant.cli import app
+
+    with serve("openai", by_seat={"*": [("status", 500)] * 100}) as srv:
+        res = CliRunner().invoke(
+            app,
+            ["meet", "SOLUSDT", "--at", AT, "--model", OPENAI, "--base-url", srv.url,
+             "--llm-retries", "0", "--no-llm-cache", "--debug"],
+        )  # fmt: skip
+    assert res.exit_code == 3
+    assert "Traceback" in res.stderr and "error: meeting failed at node" in res.stderr
