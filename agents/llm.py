@@ -80,6 +80,19 @@ class ModelCallError(RuntimeError):
             f"{self.message}"
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across worker processes
+        return (_model_call_error, (self.seat, self.model_id, self.kind, self.error_class,
+                                    self.message, self.attempts))  # fmt: skip
+
+
+def _model_call_error(
+    seat: str, model_id: str, kind: str, error_class: str, message: str, attempts: int
+) -> ModelCallError:
+    return ModelCallError(
+        seat=seat, model_id=model_id, kind=kind, error_class=error_class, message=message,
+        attempts=attempts,
+    )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class CallPolicy:

@@ -33,6 +33,9 @@ class MeetingFailed(RuntimeError):
         self.record = dict(record)
         super().__init__(one_line(self.record))
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across replay's worker processes
+        return (MeetingFailed, (self.record,))
+
     @property
     def exit_code(self) -> int:
         return int(self.record.get("exit_code", EXIT_NODE))

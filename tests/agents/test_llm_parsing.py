@@ -104,3 +104,17 @@ def test_retries_wait_the_servers_retry_after_then_give_up_typed() -> None:
     with pytest.raises(ModelCallError):
         invoke_with_retries(bad, [], policy, seat="s", model_id="openai:x")
     assert bad.calls == 1  # a bad request is not retried
+
+
+def test_failures_survive_pickling_across_worker_processes() -> None:
+    import pickle
+
+    from graph.errors import MeetingFailed, failure_record
+
+    err = ModelCallError(seat="cto", model_id="openai:x", kind="timeout", error_class="T",
+                         message="slow", attempts=3)  # fmt: skip
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.seat, back.kind, back.attempts, str(back)) == ("cto", "timeout", 3, str(err))
+    failed = MeetingFailed(failure_record(err, node="cto", seat="chair", secrets=[]))
+    again = pickle.loads(pickle.dumps(failed))
+    assert again.record == failed.record and again.exit_code == 3 and str(again) == str(failed)
