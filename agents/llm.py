@@ -297,14 +297,25 @@ def _validation_text(exc: ValidationError) -> str:
 
 # --- transport errors ----------------------------------------------------------------------
 def _names(exc: BaseException) -> list[str]:
-    return [c.__name__ for c in type(exc).__mro__]
+    return [c.__name__ for e in causes(exc) for c in type(e).__mro__]
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (LangChain wrappers keep the SDK's error as the cause)."""
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out and len(out) < 8:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
 
 
 def status_of(exc: BaseException) -> int | None:
-    for attr in ("status_code", "code", "status"):
-        v = getattr(exc, attr, None)
-        if isinstance(v, int) and 100 <= v < 600:
-            return v
+    for e in causes(exc):
+        for attr in ("status_code", "code", "status"):
+            v = getattr(e, attr, None)
+            if isinstance(v, int) and 100 <= v < 600:
+                return v
     return None
 
 
@@ -340,8 +351,11 @@ def retry_after(exc: BaseException | None) -> float | None:
     """Seconds the server asked to wait (``Retry-After``/``retry-after-ms``), if any."""
     if exc is None:
         return None
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
+    headers = None
+    for e in causes(exc):
+        headers = getattr(getattr(e, "response", None), "headers", None)
+        if headers is not None:
+            break
     if headers is None:
         return None
     try:

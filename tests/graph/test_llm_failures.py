@@ -138,12 +138,14 @@ def test_every_seat_abstaining_is_model_unavailable_not_a_quiet_flat(
     assert srv.calls == r.usage["calls"] and r.usage["abstained"] >= 4
 
 
+@pytest.mark.parametrize("model", [OPENAI, GEMINI])
 def test_429_then_success_waits_the_retry_after_and_goes_on(
-    llm_meet: Meet, offline_decision: dict[str, Any]
+    llm_meet: Meet, offline_decision: dict[str, Any], model: str
 ) -> None:
     script = [("status", 429, {"Retry-After": "0.4"})]
-    with serve("openai", by_seat={"technical_analyst": script}) as srv:
-        r = llm_meet(srv)
+    kind = "openai" if model == OPENAI else "gemini"
+    with serve(kind, by_seat={"technical_analyst": script}) as srv:
+        r = llm_meet(srv, model)
     assert r.status == "done" and _same(r.decision, offline_decision)
     tech = [q for q in srv.requests if seat_of(q.body) == "technical_analyst"]
     assert len(tech) >= 2
