@@ -394,3 +394,19 @@ def test_meet_cli_debug_shows_the_traceback(cli_home: Path) -> None:
         )  # fmt: skip
     assert res.exit_code == 3
     assert "Traceback" in res.stderr and "error: meeting failed at node" in res.stderr
+
+
+def test_the_seats_of_one_step_call_their_models_together(llm_meet: Meet) -> None:
+    """The analysts, the four reviews and the answers each go out together: every request of a
+    step reaches the server before the first of them is answered."""
+    delay = 0.6
+    with serve("openai", delay=delay) as srv:
+        r = llm_meet(srv)
+    first_review = [q for q in srv.requests if "raise the interrupts" in json.dumps(q.body)][:4]
+    analysts = [q for q in srv.requests if "opening view" in json.dumps(q.body)
+                and seat_of(q.body).endswith("_analyst")]  # fmt: skip
+    assert len(first_review) == 4 and len(analysts) == 2
+    for group in (first_review, analysts):
+        starts = sorted(q.at for q in group)
+        assert starts[-1] - starts[0] < delay, starts
+    assert r.status == "done"
