@@ -410,3 +410,17 @@ def test_the_seats_of_one_step_call_their_models_together(llm_meet: Meet) -> Non
         starts = sorted(q.at for q in group)
         assert starts[-1] - starts[0] < delay, starts
     assert r.status == "done"
+
+
+def test_an_answer_that_fails_twice_closes_the_interrupt_as_abstained(llm_meet: Meet) -> None:
+    """SOLUSDT at noon: the Risk Manager vetoes the Technical Analyst's stop. The analyst's
+    answer (its third request: opening turn, review, answer) is malformed twice."""
+    script: list[Any] = ["clean", "clean", "malformed", "malformed"]
+    with serve("openai", by_seat={"technical_analyst": script}) as srv:
+        r = llm_meet(srv)
+    veto = next(i for i in r.interrupts if i["kind"] == "veto_to_revise")
+    assert veto["status"] == "abstained" and veto["outcome"] is None
+    assert veto["resolution"].startswith("ABSTAINED") and veto["revised_turn"] is None
+    assert any(a["node"] == "resolve" and a["role"] == "technical_analyst" for a in r.abstained)
+    assert r.ended_by == "convergence"  # nothing was revised: nothing new to review
+    assert r.status == "done" and srv.calls == r.usage["calls"]
