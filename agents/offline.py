@@ -124,4 +124,6 @@ class OfflineChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         message = self.responder(messages, kwargs.get("tools") or [], kwargs.get("tool_choice"))
+        if not message.response_metadata.get("model_name"):
+            message.response_metadata = {**message.response_metadata, "model_name": self.model_name}
         return ChatResult(generations=[ChatGeneration(message=message)])

@@ -49,8 +49,11 @@ DEFAULT_DESK = {
 
 # --- reading the data blocks ---------------------------------------------------------------
 def fact(memo: Data, fid: str) -> Any:
+    """A fact's value: the prompt's compact ``[value, text]`` or a ``{"value", "text"}`` dict."""
     f = memo.get("facts", {}).get(fid)
-    return None if f is None else f.get("value")
+    if f is None:
+        return None
+    return f[0] if isinstance(f, list | tuple) else f.get("value")
 
 
 def _short(value: Any) -> str:
@@ -69,6 +72,8 @@ def signal(memo: Data, name: str) -> tuple[int, float]:
     s = memo.get("signals", {}).get(name)
     if not s:
         return 0, 0.0
+    if isinstance(s, list | tuple):  # the prompt's compact [direction, strength, evidence]
+        return DIRECTION_SIGN.get(s[0], 0), float(s[1] or 0.0)
     return DIRECTION_SIGN.get(s.get("direction"), 0), float(s.get("strength") or 0.0)
 
 

@@ -109,7 +109,7 @@ class Interrupt(BaseModel):
     text: str
     evidence: list[str]
     proposal: str
-    status: Literal["resolved", "over_budget", "refused"]
+    status: Literal["resolved", "over_budget", "refused", "abstained"]
     resolution: str | None = Field(
         description="the target's answer; for an interrupt not admitted, why not"
     )

@@ -113,7 +113,7 @@ class MeetingResult(BaseModel):
     meeting_id: str | None
     symbol: str
     at: str
-    status: str  # "done" | "awaiting_approval"
+    status: str  # done | awaiting_approval | model_unavailable | budget_exhausted
     memo: dict[str, Any] | None
     turns: list[dict[str, Any]]
     interrupts: list[dict[str, Any]]
@@ -125,6 +125,10 @@ class MeetingResult(BaseModel):
     gate: dict[str, Any] | None
     manage: dict[str, Any] | None = None
     execution: dict[str, Any] | None
+    usage: dict[str, Any] = {}
+    """Model calls, cached calls, prompt/completion tokens and cost of the meeting."""
+    abstained: list[dict[str, Any]] = []
+    """Seats that abstained (no valid reply after one repair) or that a budget skipped."""
 
     @classmethod
     def from_state(
@@ -138,7 +142,7 @@ class MeetingResult(BaseModel):
             meeting_id=state.get("meeting_id"),
             symbol=state["symbol"],
             at=state["at"],
-            status="awaiting_approval" if pending is not None else "done",
+            status="awaiting_approval" if pending is not None else state.get("status") or "done",
             memo=state.get("memo"),
             turns=list(state.get("turns", [])),
             interrupts=list(state.get("interrupts", [])),
@@ -150,6 +154,8 @@ class MeetingResult(BaseModel):
             gate=state.get("gate"),
             manage=state.get("manage"),
             execution=state.get("execution"),
+            usage={**(state.get("usage") or {}), "cached_calls": state.get("cache_hits", 0)},
+            abstained=list(state.get("abstained", [])),
         )
 
 

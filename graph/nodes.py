@@ -11,17 +11,19 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
-from langchain_core.exceptions import OutputParserException
+from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from agents import prompts
+from agents.llm import prompt_hash
 from agents.roles import RoleSpec, Roster
 from agents.schemas import DecisionDraft, Interrupt, Outcome, Resolution, Review, Turn, TurnDraft
 from decisions.journal import journal_entry, write_journal
@@ -29,27 +31,28 @@ from decisions.manage import ManagePlan
 from decisions.schema import Decision, GateResult
 from exchange.clock import exchange_now_ns, is_clocked
 from exchange.executor import ExecutionReport
-from graph import protocol
+from graph import errors, protocol
 from graph.ailog import redact_obj, stage_for
+from graph.calls import Asked, Timings, ask, merge_usage, start_meter
 from graph.context import MeetingContext, coerce_context
+from graph.errors import MeetingFailed, failure_record
 from graph.services import (
     ExchangeSync,
     MeetingServices,
     ailog_for,
-    chat_model_for,
     exchange_for,
     home_of,
     market_for,
     model_id_for,
     roster_for,
     services_for,
-    structured,
     sync_exchange,
 )
 from graph.state import MeetingState
 from graph.vetting import Vetting, carry_out, vet
 from memos.models import Memo
 from tools.hashing import git_commit
+from tools.paths import runs_dir
 from tools.timeutil import iso, parse_utc
 
 
@@ -69,29 +72,28 @@ NodeBody = Callable[[MeetingState, MeetingContext, MeetingServices], Step]
 NodeFn = Callable[[MeetingState, Runtime[MeetingContext]], dict[str, Any]]
 
 
-class Timings:
-    """Time spent inside node bodies and inside chat-model calls, for the latency benchmark
-    (the rest of a meeting's wall time is LangGraph's own). Off unless ``enabled``."""
-
-    enabled = False
-    nodes = 0.0
-    models = 0.0
-
-    @classmethod
-    def reset(cls) -> None:
-        cls.nodes = cls.models = 0.0
-
-
 def logged(name: str, body: NodeBody, seat: str | None = None) -> Any:
-    """Run ``body`` and append its AI-log record; a node that raises (or pauses for a human)
-    writes nothing, so there is exactly one record per completed transition."""
+    """Run ``body`` and append its AI-log record; a node that pauses for a human writes nothing,
+    so there is exactly one record per completed transition. A node that raises writes one
+    ``error`` record and the journal with status ``error``, then raises :class:`MeetingFailed`."""
 
     def node(state: MeetingState, runtime: Runtime[MeetingContext]) -> dict[str, Any]:
         t0 = time.perf_counter() if Timings.enabled else 0.0
         ctx = coerce_context(runtime.context)
         services = services_for(ctx)
-        step = body(state, ctx, services)
+        try:
+            step = body(state, ctx, services)
+        except (GraphBubbleUp, MeetingFailed):
+            raise
+        except Exception as exc:
+            raise record_failure(state, ctx, services, name, seat, exc) from exc
         run_id = step.update.get("run_id") or state["run_id"]
+        usage = step.update.get("usage")
+        if usage and "cached_calls" in usage:  # kept apart: a cached re-run has the same journal
+            step.update["usage"] = {k: v for k, v in usage.items() if k != "cached_calls"}
+            step.update["cache_hits"] = usage["cached_calls"]
+        if name == "open":
+            start_meter(ctx, {**state, **step.update})
         ailog_for(ctx, services, run_id).write(
             run_id=run_id,
             node=name,
@@ -113,6 +115,73 @@ def logged(name: str, body: NodeBody, seat: str | None = None) -> Any:
 
     node.__name__ = name
     return node
+
+
+def _run_id_of(state: Mapping[str, Any], ctx: MeetingContext) -> str:
+    if state.get("run_id"):
+        return str(state["run_id"])
+    if ctx.run_id:
+        return ctx.run_id
+    try:
+        symbol = str(state["symbol"]).strip().upper()
+        return f"meet-{_meeting_id(symbol, parse_utc(state['at']))}"
+    except Exception:
+        return "meet-failed"
+
+
+def record_failure(
+    state: Mapping[str, Any],
+    ctx: MeetingContext,
+    services: MeetingServices,
+    name: str,
+    seat: str | None,
+    exc: BaseException,
+) -> MeetingFailed:
+    """Write the ``error`` record (AI log) and the journal with status ``error``; return the
+    exception the node raises."""
+    run_id = _run_id_of(state, ctx)
+    writer = ailog_for(ctx, services, run_id)
+    record = failure_record(exc, node=name, seat=seat, secrets=writer.secrets)
+    record["run_id"] = run_id
+    record["run_dir"] = str(runs_dir(home_of(ctx)) / run_id)
+    writer.write(
+        run_id=run_id,
+        node="error",
+        stage=stage_for(name, seat=seat),
+        model=record.get("model") or "none",
+        input={"node": name, "seat": record.get("seat")},
+        output=record,
+        explanation=errors.one_line(record),
+        extra={
+            "kind": "error",
+            "meeting_id": state.get("meeting_id"),
+            "symbol": state.get("symbol"),
+            "at": state.get("at"),
+        },
+    )
+    if ctx.journal:
+        entry = journal_entry(
+            memo=state.get("memo"),
+            turns=state.get("turns", []),
+            interrupts=state.get("interrupts", []),
+            decision=None,
+            gate_result=None,
+            symbol=state.get("symbol"),
+            at=state.get("at"),
+            meeting_id=state.get("meeting_id"),
+            ended_by=state.get("ended_by"),
+            status="error",
+            error=record,
+            usage=state.get("usage") or {},
+            abstained=state.get("abstained", []),
+        )
+        write_journal(
+            run_id,
+            [redact_obj(entry, writer.secrets)],
+            meta=journal_meta(ctx, {**state, "run_id": run_id}),
+            home=home_of(ctx),
+        )
+    return MeetingFailed(record)
 
 
 # --- shared helpers ---------------------------------------------------------------------
@@ -167,38 +236,67 @@ def account_summary(exchange: Any) -> dict[str, Any]:
     }
 
 
-def _invoke(
-    model: Any, schema: type[BaseModel], messages: list[Any]
-) -> tuple[BaseModel | None, str | None]:
-    """Call for structured output; a parse failure comes back as an error string, not a raise."""
-    t0 = time.perf_counter() if Timings.enabled else 0.0
-    try:
-        parsed = structured(model, schema).invoke(messages)
-    except (OutputParserException, ValidationError, ValueError, TypeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:1500]
-    finally:
-        if Timings.enabled:
-            Timings.models += time.perf_counter() - t0
-    if isinstance(parsed, dict):  # some providers hand back a dict for a pydantic schema
-        try:
-            parsed = schema.model_validate(parsed)
-        except ValidationError as exc:
-            return None, f"ValidationError: {exc}"[:1500]
-    if not isinstance(parsed, schema):
-        return None, f"the model returned no {schema.__name__} (got {type(parsed).__name__})"
-    return parsed, None
+def _concurrently(jobs: list[Callable[[], Any]], parallel: bool) -> list[Any]:
+    """Run the seats that speak in one step together (threads: model calls wait on I/O); in
+    order, results in job order. The offline desk runs them in turn (no I/O to overlap)."""
+    if not parallel or len(jobs) < 2:
+        return [j() for j in jobs]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = [pool.submit(j) for j in jobs]
+        return [f.result() for f in futures]
+
+
+def _parallel(ctx: MeetingContext, services: MeetingServices, roles: list[str]) -> bool:
+    """Concurrent calls pay off when some seat talks to a real model (not the offline desk)."""
+    return ctx.concurrent and any(
+        not model_id_for(ctx, services, r).startswith(("offline", "injected:auraquant-offline"))
+        for r in roles
+    )
+
+
+def _chair_messages(
+    state: Mapping[str, Any], ctx: MeetingContext, services: MeetingServices
+) -> list[Any]:
+    """The chair's closing prompt as ``chair_decides`` builds it for ``state``."""
+    memo, memo_block = memo_of(state)  # type: ignore[arg-type]
+    roster = roster_for(services)
+    return prompts.decide_messages(
+        roster.chair, memo.symbol, memo_block,
+        [dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()],
+        list(state.get("interrupts", [])), _context_blocks(ctx, roster, state),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _speculates(ctx: MeetingContext, services: MeetingServices, state: Mapping[str, Any]) -> bool:
+    """Ask the chair during a review that follows answers (it usually raises nothing and ends
+    the debate): its decision is kept only if the debate did end and its prompt is exactly the
+    one the chair would get, so the meeting is the same, one model latency shorter. Not with
+    model budgets (the extra call would be charged) or one-by-one calls."""
+    chair = roster_for(services).chair.id
+    budgets = ctx.max_calls or ctx.max_tokens or ctx.max_cost or ctx.max_seconds
+    return int(state.get("round", 0)) >= 1 and not budgets and _parallel(ctx, services, [chair])
+
+
+def _abstention(asked: Asked, node: str) -> dict[str, Any]:
+    ans = asked.answer
+    return {
+        "role": asked.role,
+        "node": node,
+        "kind": "skipped" if ans.skipped else "abstained",
+        "reason": ans.skipped or ans.error,
+    }
 
 
 def _prompt_log(messages: list[Any], memo_id: str) -> dict[str, Any]:
-    """The prompt as logged: the task and its data, the shared memo by id (logged by ``open``)."""
-    human = messages[-1].content
-    task = "\n\n".join(p for p in human.split("\n\n") if not p.startswith("<memo>"))
+    """The prompt as logged: the seat's task and its data; the shared prefix (rules and memo,
+    logged by ``open``) by its hash and the memo's id."""
     return {
         "memo_id": memo_id,
         "prompt_sha256": hashlib.sha256(
             "\x00".join(str(m.content) for m in messages).encode()
         ).hexdigest(),
-        "prompt": task,
+        "prefix_sha256": hashlib.sha256(str(messages[0].content).encode()).hexdigest(),
+        "prompt": str(messages[-1].content),
     }
 
 
@@ -271,14 +369,22 @@ def seat_turn(role: RoleSpec) -> NodeBody:
                 dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()
             ]
         messages = prompts.turn_messages(role, memo.symbol, state["at"], memo_block, blocks)
-        model_id = model_id_for(ctx, services, role.id)
-        draft, err = _invoke(chat_model_for(ctx, services, role.id), TurnDraft, messages)
+        asked = ask(
+            ctx, services, state, node=role.id, role_id=role.id, schema=TurnDraft,
+            messages=messages, stage_seat=role.seat,
+        )  # fmt: skip
+        draft = asked.answer.value
         if draft is None:
-            draft = TurnDraft(
-                stance="FLAT", confidence=0.0, horizon="4h",
-                argument=f"FALLBACK: no valid turn from {model_id}: {err}",
-                evidence=[], entry=None, stop_loss=None, take_profit=None,
-            )  # fmt: skip
+            gone = _abstention(asked, role.id)
+            verb = "was not called" if gone["kind"] == "skipped" else "abstained"
+            return Step(
+                update={"abstained": [gone], "usage": asked.usage},
+                model=asked.model_id,
+                input=_prompt_log(messages, memo.id),
+                output={"abstained": gone},
+                explanation=f"{role.title} {verb}: {gone['reason']}",
+            )
+        assert isinstance(draft, TurnDraft)
         turn = Turn(
             **draft.model_dump(),
             id=protocol.next_turn_id(state.get("turns", []), role.id),
@@ -287,8 +393,8 @@ def seat_turn(role: RoleSpec) -> NodeBody:
             revises=None,
         ).model_dump()
         return Step(
-            update={"turns": [turn]},
-            model=model_id,
+            update={"turns": [turn], "usage": asked.usage},
+            model=asked.model_id,
             input=_prompt_log(messages, memo.id),
             output=turn,
             explanation=f"{role.title}: {turn['stance']} ({turn['confidence']:.2f}, {turn['horizon']}). {turn['argument']}",
@@ -316,21 +422,54 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
     turns = list(state.get("turns", []))
     current = [dict(t) for t in protocol.latest_turns(turns).values()]
     history = list(state.get("interrupts", []))
-    raised: list[tuple[str, Mapping[str, Any]]] = []
-    asked: dict[str, Any] = {}
-    for rid in protocol.may_review(roster, budgets, spent):
+    reviewers = protocol.may_review(roster, budgets, spent)
+    prompts_of: dict[str, list[Any]] = {}
+    for rid in reviewers:
         role = roster.get(rid)
         blocks = {**_context_blocks(ctx, roster, state), "may_raise": list(role.may_raise)}
-        messages = prompts.review_messages(
+        prompts_of[rid] = prompts.review_messages(
             role, memo.symbol, memo_block, current, history, budgets.left(spent, rid), blocks
         )
-        out, err = _invoke(chat_model_for(ctx, services, rid), Review, messages)
-        asked[rid] = {
-            "model": model_id_for(ctx, services, rid),
-            "prompt": _prompt_log(messages, memo.id),
-        }
+
+    def job(rid: str) -> Callable[[], Asked]:
+        return lambda: ask(
+            ctx, services, state, node="review", role_id=rid, schema=Review,
+            messages=prompts_of[rid],
+        )  # fmt: skip
+
+    parallel = _parallel(ctx, services, reviewers)
+    jobs: list[Callable[[], Asked]] = [job(r) for r in reviewers]
+    chair = roster.chair
+    spec_messages = (
+        _chair_messages(state, ctx, services) if _speculates(ctx, services, state) else None
+    )
+    if spec_messages is not None:
+        jobs.append(
+            lambda: ask(
+                ctx,
+                services,
+                state,
+                node="review",
+                role_id=chair.id,
+                schema=DecisionDraft,
+                messages=spec_messages,
+                chair=True,
+                stage_seat="chair",
+            )
+        )
+    results = _concurrently(jobs, parallel)
+    answers = results[: len(reviewers)]
+    raised: list[tuple[str, Mapping[str, Any]]] = []
+    asked: dict[str, Any] = {}
+    gone: list[dict[str, Any]] = []
+    usage: dict[str, Any] = {}
+    for rid, a in zip(reviewers, answers, strict=True):
+        usage = merge_usage(usage, a.usage)
+        asked[rid] = {"model": a.model_id, "prompt": _prompt_log(prompts_of[rid], memo.id)}
+        out = a.answer.value
         if out is None:
-            asked[rid]["error"] = err
+            gone.append(_abstention(a, "review"))
+            asked[rid]["error"] = gone[-1]["reason"]
             continue
         assert isinstance(out, Review)
         raised += [(rid, d.model_dump()) for d in out.interrupts]
@@ -353,9 +492,28 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
             ).model_dump()
         )  # fmt: skip
     ended = protocol.after_review(
-        admitted=len(pending), spent=adm.spent, budgets=budgets, roster=roster
-    )
+        admitted=len(pending), spent=adm.spent, budgets=budgets, roster=roster,
+        reviewers=len(reviewers), silent=len(gone),
+        skipped=any(g["kind"] == "skipped" for g in gone),
+    )  # fmt: skip
+    speculative = None
+    if spec_messages is not None:
+        spec = results[-1]
+        usage = merge_usage(usage, spec.usage)
+        final = _chair_messages({**state, "interrupts": history + refused}, ctx, services)
+        if (
+            ended
+            and spec.answer.value is not None
+            and prompt_hash(final) == prompt_hash(spec_messages)
+        ):
+            speculative = {
+                "prompt_sha256": prompt_hash(spec_messages),
+                "draft": spec.answer.value.model_dump(),
+                "model": spec.model_id,
+            }
     said = "; ".join(f"{p['by']} -> {p['target']}: {p['kind']}" for p in pending) or "no interrupts"
+    if gone:
+        said += "; " + "; ".join(f"{g['role']} {g['kind']}" for g in gone)
     return Step(
         update={
             "pending": pending,
@@ -363,10 +521,19 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
             "spent": adm.spent,
             "round": state.get("round", 0) + 1,
             "ended_by": ended or "",
+            "abstained": gone,
+            "usage": usage,
+            "speculative": speculative,
         },
         model=",".join(sorted({a["model"] for a in asked.values()})) or "none",
         input={"reviewers": asked, "budget_left": budgets.left(spent)},
-        output={"admitted": pending, "refused": refused, "spent": adm.spent, "ended_by": ended},
+        output={
+            "admitted": pending,
+            "refused": refused,
+            "spent": adm.spent,
+            "ended_by": ended,
+            "abstained": gone,
+        },
         explanation=(
             f"Review round {state.get('round', 0) + 1}: {said}"
             + (f"; {len(refused)} not admitted" if refused else "")
@@ -375,30 +542,90 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
     )
 
 
+def _answer_for(
+    state: MeetingState,
+    ctx: MeetingContext,
+    services: MeetingServices,
+    roster: Roster,
+    memo: Memo,
+    memo_block: str,
+    role_id: str,
+    items: list[dict[str, Any]],
+) -> list[tuple[dict[str, Any], Asked, list[Any], dict[str, Any]]]:
+    """One seat answers its interrupts in order (an answer may revise the turn the next one
+    targets); returns (interrupt, answer, prompt, the seat's turn it answered from)."""
+    role = roster.get(role_id)
+    turns = list(state.get("turns", []))
+    own = dict(protocol.latest_turns(turns)[role.id])
+    out = []
+    for intr in items:
+        messages = prompts.resolve_messages(
+            role, memo.symbol, memo_block, own, intr, _context_blocks(ctx, roster, state)
+        )
+        a = ask(
+            ctx, services, state, node="resolve", role_id=role.id, schema=Resolution,
+            messages=messages,
+        )  # fmt: skip
+        out.append((intr, a, messages, own))
+        res = a.answer.value
+        if isinstance(res, Resolution) and res.outcome != "answered":
+            view = res.model_dump(exclude={"outcome", "answer", "evidence"})
+            if any(view[k] != own.get(k) for k in view):
+                own = {**own, **view, "argument": res.answer,
+                       "evidence": res.evidence or list(own.get("evidence", []))}  # fmt: skip
+    return out
+
+
 def resolve(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
     memo, memo_block = memo_of(state)
     roster = roster_for(services)
     budgets = protocol.Budgets.from_roster(roster, ctx.budget, ctx.role_budgets)
     turns = list(state.get("turns", []))
+    pending = list(state.get("pending", []))
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for intr in pending:
+        by_role.setdefault(intr["target_role"], []).append(intr)
+    roles = list(by_role)
+
+    def job(rid: str) -> Callable[[], Any]:
+        return lambda: _answer_for(
+            state, ctx, services, roster, memo, memo_block, rid, by_role[rid]
+        )
+
+    done = {
+        rid: res
+        for rid, res in zip(
+            roles, _concurrently([job(r) for r in roles], _parallel(ctx, services, roles)),
+            strict=True,
+        )
+    }  # fmt: skip
+    answered = {intr["id"]: (a, msgs) for rid in roles for intr, a, msgs, _ in done[rid]}
     new_turns: list[dict[str, Any]] = []
     closed: list[dict[str, Any]] = []
     models: set[str] = set()
     prompts_log: dict[str, Any] = {}
+    gone: list[dict[str, Any]] = []
+    usage: dict[str, Any] = {}
     round_ = state.get("round", 1)
-    for intr in state.get("pending", []):
+    for intr in pending:  # in the order raised, as before
         role = roster.get(intr["target_role"])
         own = dict(protocol.latest_turns(turns + new_turns)[role.id])
-        messages = prompts.resolve_messages(
-            role, memo.symbol, memo_block, own, intr, _context_blocks(ctx, roster, state)
-        )
-        model_id = model_id_for(ctx, services, role.id)
-        models.add(model_id)
+        a, messages = answered[intr["id"]]
+        models.add(a.model_id)
+        usage = merge_usage(usage, a.usage)
         prompts_log[intr["id"]] = _prompt_log(messages, memo.id)
-        res, err = _invoke(chat_model_for(ctx, services, role.id), Resolution, messages)
+        res = a.answer.value
         revised_id = None
-        outcome: Outcome
+        outcome: Outcome | None
+        status: Literal["resolved", "over_budget", "abstained"] = "resolved"
         if res is None:
-            answer, outcome = f"FALLBACK: no valid answer from {model_id}: {err}", "maintained"
+            g = _abstention(a, "resolve")
+            gone.append(g)
+            answer, outcome = (
+                f"{g['kind'].upper()}: no answer from {a.model_id}: {g['reason']}",
+                None,
+            )
+            status = "over_budget" if g["kind"] == "skipped" else "abstained"
         else:
             assert isinstance(res, Resolution)
             answer, outcome = res.answer, res.outcome
@@ -420,7 +647,7 @@ def resolve(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
             Interrupt(
                 id=intr["id"], kind=intr["kind"], by=intr["by"], target=str(intr["target"]),
                 target_role=role.id, round=round_, text=intr["text"], evidence=list(intr["evidence"]),
-                proposal=intr["proposal"], status="resolved", resolution=answer, outcome=outcome,
+                proposal=intr["proposal"], status=status, resolution=answer, outcome=outcome,
                 revised_turn=revised_id,
             ).model_dump()
         )  # fmt: skip
@@ -430,12 +657,22 @@ def resolve(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
         spent=state.get("spent", {}),
         budgets=budgets,
         roster=roster,
+        revised=len(new_turns),
     )
+    if not ended and any(g["kind"] == "skipped" for g in gone):
+        ended = "budget"
     said = "; ".join(f"{c['id']} {c['kind']} -> {c['target_role']}: {c['outcome']}" for c in closed)
     return Step(
-        update={"turns": new_turns, "interrupts": closed, "pending": [], "ended_by": ended or ""},
+        update={
+            "turns": new_turns,
+            "interrupts": closed,
+            "pending": [],
+            "ended_by": ended or "",
+            "abstained": gone,
+            "usage": usage,
+        },
         model=",".join(sorted(models)) or "none",
-        input={"pending": state.get("pending", []), "prompts": prompts_log},
+        input={"pending": pending, "prompts": prompts_log},
         output={"interrupts": closed, "revised_turns": new_turns, "ended_by": ended},
         explanation=f"Answers: {said or 'none'}." + (f" Debate ends by {ended}." if ended else ""),
     )
@@ -453,17 +690,42 @@ def chair_decides(role: RoleSpec) -> NodeBody:
             [dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()],
             list(state.get("interrupts", [])), _context_blocks(ctx, roster, state), error,
         )  # fmt: skip
-        model_id = model_id_for(ctx, services, role.id)
-        draft, err = _invoke(chat_model_for(ctx, services, role.id), DecisionDraft, messages)
-        out = draft.model_dump() if draft is not None else None
-        what = f"{out['action']} ({out['confidence']})" if out else f"no parseable decision: {err}"
+        spec = state.get("speculative")
+        if not revising and spec and spec["prompt_sha256"] == prompt_hash(messages):
+            # asked concurrently with the review that ended the debate, with this very prompt
+            out = DecisionDraft.model_validate(spec["draft"]).model_dump()
+            return Step(
+                update={"draft": out, "draft_error": None, "speculative": None},
+                model=spec["model"],
+                input=_prompt_log(messages, memo.id),
+                output={"draft": out, "error": None, "revise": False, "asked_during_review": True},
+                explanation=f"{role.title}: {out['action']} ({out['confidence']}), asked "
+                f"concurrently with the last review. {out['rationale']}",
+            )
+        a = ask(
+            ctx, services, state, node=role.id, role_id=role.id, schema=DecisionDraft,
+            messages=messages, chair=True, stage_seat="chair",
+        )  # fmt: skip
+        draft = a.answer.value
+        update: dict[str, Any] = {"usage": a.usage, "speculative": None}
+        err: str | None = None
+        if draft is None:
+            g = _abstention(a, role.id)
+            update["abstained"] = [g]
+            err = f"{g['kind']}: {g['reason']}"
+            update["chair_failed"] = "budget_exhausted" if g["kind"] == "skipped" else "abstained"
+        drafted = draft.model_dump() if draft is not None else None
+        update.update({"draft": drafted, "draft_error": err})
+        what = (
+            f"{drafted['action']} ({drafted['confidence']})" if drafted else f"no decision: {err}"
+        )
         return Step(
-            update={"draft": out, "draft_error": err},
-            model=model_id,
+            update=update,
+            model=a.model_id,
             input=_prompt_log(messages, memo.id),
-            output={"draft": out, "error": err, "revise": revising},
+            output={"draft": drafted, "error": err, "revise": revising},
             explanation=f"{role.title}{' (revise)' if revising else ''}: {what}. "
-            + (out["rationale"] if out else ""),
+            + (drafted["rationale"] if drafted else ""),
         )
 
     return body
@@ -474,6 +736,19 @@ def _validation_error(exc: ValidationError) -> str:
         f"{'.'.join(str(p) for p in e['loc']) or 'decision'}: {e['msg']} (got {e.get('input')!r})"
         for e in exc.errors()
     )
+
+
+def meeting_status(state: Mapping[str, Any], roster: Roster) -> str:
+    """``model_unavailable`` when no seat said anything usable (every opening seat and the
+    chair abstained), ``budget_exhausted`` when the chair could not be called, else ``done``."""
+    failed = state.get("chair_failed")
+    if failed == "budget_exhausted":
+        return "budget_exhausted"
+    if failed == "abstained":
+        spoke = {t["role"] for t in state.get("turns", [])}
+        if not spoke:
+            return "model_unavailable"
+    return "done"
 
 
 def validate(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
@@ -490,13 +765,14 @@ def validate(state: MeetingState, ctx: MeetingContext, services: MeetingServices
     if decision is not None:
         d = decision.model_dump(mode="json")
         return Step(
-            update={"decision": d, "draft_error": None, "fallback": None},
+            update={"decision": d, "draft_error": None, "fallback": None, "status": "done"},
             model=model,
             input={"draft": draft},
             output={"valid": True, "decision": d},
             explanation=f"Decision valid: {d['action']} confidence {d['confidence']}.",
         )
-    if revisions < 1:
+    status = meeting_status(state, roster_for(services))
+    if revisions < 1 and draft is not None:
         return Step(
             update={"decision": None, "draft_error": error, "revisions": revisions + 1},
             model=model,
@@ -504,7 +780,14 @@ def validate(state: MeetingState, ctx: MeetingContext, services: MeetingServices
             output={"valid": False, "error": error, "next": "revise"},
             explanation=f"Decision invalid, sent back to the chair for one revise: {error}",
         )
-    reason = f"FALLBACK FLAT: the chair's decision was invalid after one revise: {error}"
+    if status == "budget_exhausted":
+        reason = f"FALLBACK FLAT (budget_exhausted): the chair could not be called: {error}"
+    elif status == "model_unavailable":
+        reason = f"FALLBACK FLAT (model_unavailable): every seat abstained; the chair: {error}"
+    elif draft is None:
+        reason = f"FALLBACK FLAT: the chair gave no usable decision: {error}"
+    else:
+        reason = f"FALLBACK FLAT: the chair's decision was invalid after one revise: {error}"
     flat = Decision(
         action="FLAT", symbol=memo.symbol, entry_type="market", entry=None, stop_loss=None,
         take_profit=None, confidence=0.0, horizon="n/a", leverage=1.0,
@@ -512,10 +795,16 @@ def validate(state: MeetingState, ctx: MeetingContext, services: MeetingServices
         triggers=[], rationale=reason[:2000], dissent=[], memo_id=memo.id,
     ).model_dump(mode="json")  # fmt: skip
     return Step(
-        update={"decision": flat, "draft_error": error, "fallback": reason},
+        update={"decision": flat, "draft_error": error, "fallback": reason, "status": status},
         model=model,
         input={"draft": draft},
-        output={"valid": False, "error": error, "next": "fallback", "decision": flat},
+        output={
+            "valid": False,
+            "error": error,
+            "next": "fallback",
+            "decision": flat,
+            "status": status,
+        },
         explanation=reason,
     )
 
@@ -703,6 +992,9 @@ def meeting_journal_entry(state: Mapping[str, Any], exchange: Any = None) -> dic
         ended_by=state.get("ended_by"),
         fallback=state.get("fallback"),
         approval=state.get("approval"),
+        status=state.get("status") or "done",
+        usage=state.get("usage") or {},
+        abstained=state.get("abstained", []),
     )
 
 

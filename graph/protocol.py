@@ -4,8 +4,10 @@ Every interrupt costs one unit of the meeting's budget and one of the raiser's. 
 admitted only if its kind is one the raiser's seat may raise, it targets a turn that exists and
 is not the raiser's own, and both budgets have a unit left; otherwise it is recorded as
 ``refused`` or ``over_budget`` with the reason, so the log shows budget exhaustion rather than
-silence. The debate ends by *convergence* (a review round raised nothing), *budget* (the
-meeting's budget is spent, or nobody has any left) or *rounds* (``max_rounds`` reviews held).
+silence. The debate ends by *convergence* (a review round raised nothing, or a round of answers
+revised no turn: the next review would see the same turns), *budget* (the meeting's interrupt
+budget is spent, nobody has any left, or the model-call budget refused a seat), *rounds*
+(``max_rounds`` reviews held) or *abstained* (every reviewer abstained: that is not agreement).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from agents.roles import Roster
 from agents.schemas import ASK_ONCE
 from graph.state import MEETING_BUDGET_KEY
 
-EndedBy = Literal["convergence", "budget", "rounds"]
+EndedBy = Literal["convergence", "budget", "rounds", "abstained"]
 COST = 1
 
 
@@ -134,24 +136,45 @@ def may_review(roster: Roster, budgets: Budgets, spent: Mapping[str, int]) -> li
 
 
 def after_review(
-    *, admitted: int, spent: Mapping[str, int], budgets: Budgets, roster: Roster
+    *,
+    admitted: int,
+    spent: Mapping[str, int],
+    budgets: Budgets,
+    roster: Roster,
+    reviewers: int = 0,
+    silent: int = 0,
+    skipped: bool = False,
 ) -> EndedBy | None:
-    """Why the debate ends after a review round, or None to go on to the answers."""
+    """Why the debate ends after a review round, or None to go on to the answers.
+    ``silent`` of the ``reviewers`` gave no usable review (``skipped``: a budget refused one)."""
     if admitted:
         return None
+    if skipped:
+        return "budget"
+    if reviewers and silent >= reviewers:
+        return "abstained"
     if budgets.left(spent) < COST or not may_review(roster, budgets, spent):
         return "budget"
     return "convergence"
 
 
 def after_resolve(
-    *, round_: int, max_rounds: int, spent: Mapping[str, int], budgets: Budgets, roster: Roster
+    *,
+    round_: int,
+    max_rounds: int,
+    spent: Mapping[str, int],
+    budgets: Budgets,
+    roster: Roster,
+    revised: int | None = None,
 ) -> EndedBy | None:
-    """Why the debate ends after the answers, or None for another review round."""
+    """Why the debate ends after the answers, or None for another review round. ``revised``:
+    turns the answers revised (0 = nothing new to review: the debate has converged)."""
     if round_ >= max_rounds:
         return "rounds"
     if budgets.left(spent) < COST or not may_review(roster, budgets, spent):
         return "budget"
+    if revised == 0:
+        return "convergence"
     return None
 
 

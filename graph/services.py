@@ -21,9 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable
 
-from agents.models import cached_chat_model
 from agents.roles import Roster, load_roster
 from exchange.clock import advance
 from exchange.protocol import Exchange
@@ -65,7 +63,6 @@ _REGISTRY: dict[str, MeetingServices] = {}
 _DEFAULT = MeetingServices()
 _MARKETS: OrderedDict[tuple[object, ...], MarketData] = OrderedDict()
 _EXCHANGES: OrderedDict[str, Exchange] = OrderedDict()
-_STRUCTURED: dict[tuple[int, str], Runnable[Any, Any]] = {}
 AILOGS = AILogRegistry()
 
 
@@ -162,25 +159,6 @@ def model_id_for(ctx: MeetingContext, services: MeetingServices, role_id: str) -
         return f"injected:{getattr(m, 'model_name', type(m).__name__)}"
     roster = roster_for(services)
     return ctx.models.get(role_id) or roster.get(role_id).model or ctx.model
-
-
-def chat_model_for(ctx: MeetingContext, services: MeetingServices, role_id: str) -> BaseChatModel:
-    if role_id in services.chat_models:
-        return services.chat_models[role_id]
-    return cached_chat_model(model_id_for(ctx, services, role_id), ctx.base_url)
-
-
-def structured(model: BaseChatModel, schema: type[Any]) -> Runnable[Any, Any]:
-    """``model.with_structured_output(schema)``, built once per model and schema.
-
-    Not ``include_raw=True``: that wraps the call in a parallel map that starts a thread pool
-    per call (most of a meeting's time); parse failures surface as exceptions instead."""
-    key = (id(model), schema.__name__)
-    r = _STRUCTURED.get(key)
-    if r is None:
-        r = model.with_structured_output(schema)
-        _STRUCTURED[key] = r
-    return r
 
 
 @dataclass(frozen=True)

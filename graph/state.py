@@ -11,6 +11,18 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 
+def _sum_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
+    """Reducer of the meeting's model usage: numbers add up (seats of one step report apart)."""
+    out: dict[str, Any] = dict(a or {})
+    for k, v in (b or {}).items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            total = out.get(k, 0) + v
+            out[k] = round(total, 8) if isinstance(total, float) else total
+        else:
+            out[k] = v
+    return out
+
+
 class InputState(TypedDict):
     """What a meeting is asked: one symbol at one moment (ISO-8601 UTC, e.g. 2023-04-20T12:00:00Z)."""
 
@@ -41,6 +53,12 @@ class MeetingState(InputState, total=False):
     gate: dict[str, Any]  # GateResult dump
     manage: dict[str, Any] | None  # ManagePlan dump when a position was open (hold/close/tighten)
     execution: dict[str, Any]  # ExecutionReport dump
+    usage: Annotated[dict[str, Any], _sum_usage]  # model calls, tokens, cost, cached calls
+    cache_hits: Annotated[int, operator.add]  # model calls answered by the LLM call cache
+    abstained: Annotated[list[dict[str, Any]], operator.add]  # seats that abstained / were skipped
+    chair_failed: str | None  # "abstained" | "budget_exhausted" when the chair gave no draft
+    speculative: dict[str, Any] | None  # the chair's draft asked during the last review
+    status: str  # done | model_unavailable | budget_exhausted (a failure raises, see errors)
 
 
 MEETING_BUDGET_KEY = "__meeting__"

@@ -34,6 +34,8 @@ from auraquant.cli.common import (
 from tools.paths import home_dir
 from tools.timeutil import iso
 
+EXIT_MODEL = 3  # graph.errors.EXIT_MODEL (not imported: the graph loads only when a meeting runs)
+
 
 @contextmanager
 def checkpointed_graph() -> Iterator[Any]:
@@ -132,6 +134,43 @@ def meet(
             "--json", help="Print one JSON object (incl. run_dir) instead of the account."
         ),
     ] = False,
+    role_model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role-model",
+            help="ROLE=provider:model for one seat (repeatable), e.g. cto=openai:gpt-4o.",
+        ),
+    ] = None,
+    llm_timeout: Annotated[
+        float | None,
+        typer.Option("--llm-timeout", help="Seconds per model request (default 30)."),
+    ] = None,
+    llm_retries: Annotated[
+        int | None,
+        typer.Option("--llm-retries", help="Retries of a transient provider error (default 2)."),
+    ] = None,
+    llm_cache: Annotated[
+        bool | None,
+        typer.Option(
+            "--llm-cache/--no-llm-cache",
+            help="Cache model calls (SQLite under $AURAQUANT_HOME, Redis with REDIS_URL); default on.",
+        ),
+    ] = None,
+    max_calls: Annotated[
+        int | None, typer.Option("--max-calls", help="Model calls the meeting may make.")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Tokens the meeting may spend.")
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="USD the meeting may spend.")
+    ] = None,
+    max_seconds: Annotated[
+        float | None, typer.Option("--max-seconds", help="Wall time for the model calls.")
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of a failure.")
+    ] = False,
 ) -> None:
     """Hold one meeting on SYMBOL at --at: four seats debate, the gate disposes, orders go to a
     virtual exchange; prints the debate, the decision, the gate's verdict and the orders."""
@@ -169,21 +208,63 @@ def meet(
         )
     except DeskError as exc:
         fail(str(exc))
-    ctx = MeetingContext(
-        model=model or "",
-        base_url=base_url,
-        budget=-1 if budget is None else budget,
-        max_rounds=-1 if rounds is None else rounds,
-        require_approval=require_approval or None,
-        run_id=rid,
-        dry_run=dry_run,
-    )
+    if llm_timeout is not None and llm_timeout <= 0:
+        fail(f"--llm-timeout must be > 0 seconds, got {llm_timeout}")
+    for name, value in (("--llm-retries", llm_retries), ("--max-calls", max_calls),
+                        ("--max-tokens", max_tokens), ("--max-cost", max_cost),
+                        ("--max-seconds", max_seconds)):  # fmt: skip
+        if value is not None and value < 0:
+            fail(f"{name} must be >= 0, got {value}")
+    models = _role_models(role_model or [])
+    try:
+        ctx = MeetingContext(
+            model=model or "",
+            models=models,
+            base_url=base_url,
+            budget=-1 if budget is None else budget,
+            max_rounds=-1 if rounds is None else rounds,
+            require_approval=require_approval or None,
+            run_id=rid,
+            dry_run=dry_run,
+            llm_timeout=-1 if llm_timeout is None else llm_timeout,
+            llm_max_retries=-1 if llm_retries is None else llm_retries,
+            llm_cache=llm_cache,
+            max_calls=-1 if max_calls is None else max_calls,
+            max_tokens=-1 if max_tokens is None else max_tokens,
+            max_cost=-1 if max_cost is None else max_cost,
+            max_seconds=-1 if max_seconds is None else max_seconds,
+        )
+    except ValueError as exc:
+        fail(str(exc))
     _store_has(symbol)
     result = _run(
         lambda g: _meeting(g, symbol, at_ts, ctx, desk),
         needs_checkpoint=bool(ctx.require_approval),
+        debug=debug,
     )
     _show(result, json)
+    if result.status == "model_unavailable":
+        fail(
+            "model_unavailable: every seat abstained (no valid structured output after one "
+            f"repair); the meeting closed FLAT. AI log: {result.run_dir}/ailog.ndjson",
+            EXIT_MODEL,
+        )
+
+
+def _role_models(pairs: list[str]) -> dict[str, str]:
+    from agents.models import ModelSpecError, parse_model_id
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        role, sep, model_id = pair.partition("=")
+        if not sep or not role.strip():
+            fail(f"--role-model: {pair!r} is not ROLE=provider:model")
+        try:
+            parse_model_id(model_id)
+        except ModelSpecError as exc:
+            fail(f"--role-model {role}: {exc}")
+        out[role.strip()] = model_id.strip()
+    return out
 
 
 def _meeting(g: Any, symbol: str, at: Any, ctx: Any, desk_name: str) -> Any:
@@ -204,7 +285,7 @@ def _meeting(g: Any, symbol: str, at: Any, ctx: Any, desk_name: str) -> Any:
             desk.weights = desk.ledger.latest_weights(desk.name)
             ctx.weights = dict(desk.weights)
         result = run_meeting(symbol, iso(at), ctx, services=services, graph_=g, advance_bars=1)
-        if result.status == "done":
+        if result.status != "awaiting_approval":
             _conclude(desk, result)
         return result
 
@@ -240,15 +321,16 @@ def _resume(thread: str, approve: bool, note: str, as_json: bool, desk_name: str
                 thread, approve, MeetingContext(run_id=run_id), graph_=g, note=note,
                 services=services, advance_bars=1,
             )  # fmt: skip
-            if result.status == "done":
+            if result.status != "awaiting_approval":
                 _conclude(desk, result)
             return result
 
     _show(_run(go, needs_checkpoint=True), as_json)
 
 
-def _run(fn: Any, *, needs_checkpoint: bool) -> Any:
+def _run(fn: Any, *, needs_checkpoint: bool, debug: bool = False) -> Any:
     from agents.models import ModelSpecError
+    from graph.errors import MeetingFailed
     from memos.builder import MemoError
     from memos.market import MarketDataError
 
@@ -257,6 +339,10 @@ def _run(fn: Any, *, needs_checkpoint: bool) -> Any:
             with checkpointed_graph() as g:
                 return fn(g)
         return fn(None)
+    except MeetingFailed as exc:
+        if debug:
+            err_console.print_exception()
+        fail(escape(f"{exc} (AI log: {exc.record.get('run_dir')}/ailog.ndjson)"), exc.exit_code)
     except (MemoError, MarketDataError, ModelSpecError) as exc:
         fail(str(exc))
     except ValueError as exc:
@@ -271,6 +357,21 @@ def _store_has(symbol: str) -> None:
         fail(
             f"no {symbol} candles in the store {store_dir()}; import data first: auraquant data import ../shared/data"
         )
+
+
+def totals_line(r: Any) -> str:
+    """The meeting's model usage in one line: calls, cache hits, tokens, cost, abstentions."""
+    u = r.usage or {}
+    line = (
+        f"Model usage: {u.get('calls', 0)} calls ({u.get('cached_calls', 0)} from the cache), "
+        f"{u.get('prompt_tokens', 0)} prompt + {u.get('completion_tokens', 0)} completion tokens, "
+        f"${u.get('cost', 0.0):.4f}; status {r.status}"
+    )
+    if r.abstained:
+        line += "; abstained/skipped: " + ", ".join(
+            f"{a['role']} ({a['kind']})" for a in r.abstained
+        )
+    return line
 
 
 def _show(result: Any, as_json: bool) -> None:
@@ -402,6 +503,7 @@ def render(r: Any) -> None:
     if ex.get("rejection_reason") or ex.get("note"):
         lines.append(f"  {ex.get('rejection_reason') or ex.get('note')}")
     console.print(escape("\n".join(lines)))
+    console.print(escape(totals_line(r)))
     console.print(f"run_dir: {r.run_dir}")
     err_console.print(
         f"[dim]AI log: {r.run_dir}/ailog.ndjson; journal: {r.run_dir}/journal.json[/]"

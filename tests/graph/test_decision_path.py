@@ -46,11 +46,13 @@ class ScriptedChair:
     def __init__(self, *script: Any) -> None:
         self.script = list(script)
         self.prompts: list[str] = []
+        self.full: list[str] = []  # every message of each call (the memo is in the system one)
 
     def __call__(
         self, messages: list[BaseMessage], tools: list[dict[str, Any]], choice: Any
     ) -> AIMessage:
         self.prompts.append(str(messages[-1].content))
+        self.full.append("\n".join(str(m.content) for m in messages))
         names = [t["function"]["name"] for t in tools]
         if "DecisionDraft" in names and self.script:
             step = self.script.pop(0)
@@ -76,7 +78,7 @@ def _absurd_long(price: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def test_invalid_decision_gets_one_revise_quoting_the_error(
+def test_unparseable_decision_gets_one_repair_turn_quoting_the_error(
     real_market: MarketData, aq_home: Path
 ) -> None:
     chair = ScriptedChair(lambda: _bad_json("DecisionDraft"))
@@ -84,17 +86,34 @@ def test_invalid_decision_gets_one_revise_quoting_the_error(
         "SOLUSDT", AT, {"run_id": "revise"},
         services=MeetingServices(market=real_market, chat_models={"cto": OfflineChatModel(responder=chair)}),
     )  # fmt: skip
+    assert r.fallback is None and r.status == "done"
+    assert r.decision["action"] == "SHORT"  # the repair turn's valid decision
+    repair = chair.prompts[-1]
+    assert "could not be used" in repair and "DecisionDraft" in repair
+    assert "close the meeting" in chair.prompts[-2]
+    assert r.usage["calls"] >= 2 and r.abstained == []
+
+
+def test_invalid_decision_gets_one_revise_quoting_the_validator(
+    real_market: MarketData, aq_home: Path
+) -> None:
+    bad_values = {**_absurd_long(23.2), "confidence": 7.0}
+    chair = ScriptedChair(bad_values)
+    r = run_meeting(
+        "SOLUSDT", AT, {"run_id": "revise2"},
+        services=MeetingServices(market=real_market, chat_models={"cto": OfflineChatModel(responder=chair)}),
+    )  # fmt: skip
     assert r.fallback is None
     assert r.decision["action"] == "SHORT"  # the revise turn's valid decision
     assert len([p for p in chair.prompts if "close the meeting" in p]) == 2
     revise_prompt = chair.prompts[-1]
-    assert "<validation_error>" in revise_prompt and "DecisionDraft" in revise_prompt
+    assert "<validation_error>" in revise_prompt and "confidence" in revise_prompt
     assert "validation_error" not in chair.prompts[-2]
 
 
 def test_invalid_twice_becomes_flat_with_the_reason(real_market: MarketData, aq_home: Path) -> None:
     bad_values = {**_absurd_long(23.2), "confidence": 7.0}
-    chair = ScriptedChair(lambda: _bad_json("DecisionDraft"), bad_values)
+    chair = ScriptedChair(lambda: _bad_json("DecisionDraft"), bad_values, bad_values)
     r = run_meeting(
         "SOLUSDT", AT, {"run_id": "fallback"},
         services=MeetingServices(market=real_market, chat_models={"cto": OfflineChatModel(responder=chair)}),
@@ -152,7 +171,7 @@ def test_a_headline_cannot_talk_past_the_gate(real_market: MarketData, aq_home: 
         assert any(c["field"] == "leverage" and c["before"] == 100.0 for c in obeyed.gate["clamps"])
     else:
         assert obeyed.gate["verdict"] == "DENIED"
-    shown = "".join(chair.prompts)
+    shown = "".join(chair.full)
     assert attack.replace("<", "\\u003c") in shown  # quoted to the model, as data,
     assert "untrusted_text" in shown and attack not in shown  # and it cannot close the block
 

@@ -82,9 +82,17 @@ def test_ailog_has_one_record_per_node_transition(real_market: MarketData, aq_ho
             streamed += list(chunk)
     finally:
         unregister_services(key)
-    records = read_ailog(aq_home / "runs" / "ailog" / "ailog.ndjson")
+    every = read_ailog(aq_home / "runs" / "ailog" / "ailog.ndjson")
+    assert [r["seq"] for r in every] == list(range(1, len(every) + 1))
+    calls = [r for r in every if r.get("kind") == "llm_call"]
+    records = [r for r in every if r.get("kind") != "llm_call"]
     assert sorted(r["node"] for r in records) == sorted(streamed)
-    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    # one record per model call, each naming its node, seat, model version and prompt hash
+    assert calls and {c["node"].removesuffix(".llm_call") for c in calls} <= set(streamed)
+    for c in calls:
+        assert c["input"]["seat"] and len(c["input"]["prompt_sha256"]) == 64
+        assert c["output"]["model_version"] == "auraquant-offline-1"
+        assert c["output"]["parse_error"] is None
     assert streamed[0] == "open" and streamed[-1] == "execute"
     for r in records:
         missing = [f for f in REQUIRED_FIELDS if f not in r]
