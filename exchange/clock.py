@@ -79,7 +79,10 @@ class Advanced:
 
 
 def is_clocked(exchange: Any) -> bool:
-    """True for an exchange whose time moves only when bars are fed (the virtual one)."""
+    """True for an exchange whose time moves only when bars are fed (the virtual one); a live
+    venue (``live = True``, e.g. WEEX) keeps the wall clock and is never fed stored bars."""
+    if getattr(exchange, "live", False):
+        return False
     return all(hasattr(exchange, m) for m in ("on_bar", "mark_bar", "level_state", "now_for"))
 
 

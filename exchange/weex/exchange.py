@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pandas as pd
+
 from exchange.errors import OrderRejected, UnknownOrder
 from exchange.types import (
     Balance,
@@ -111,6 +113,7 @@ class WeexExchange:
         self._pending_brackets: dict[str, tuple[float | None, float | None]] = {}
         self.local_stops: dict[str, tuple[float | None, float | None]] = {}  # symbol -> (SL, TP)
         self._last_close: dict[str, float] = {}
+        self._marks: dict[str, float] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -252,10 +255,20 @@ class WeexExchange:
         return self.get_order(placed.order_id)
 
     def modify(
-        self, order_id: str, *, price: float | None = None, quantity: float | None = None
+        self,
+        order_id: str,
+        *,
+        price: float | None = None,
+        quantity: float | None = None,
+        trigger_price: float | None = None,
     ) -> Order:
         """A TP/SL order moves its trigger with ``modifyTpSlOrder``; a normal order is cancelled
-        and re-placed (WEEX v2 has no modify), so the returned order has a new id."""
+        and re-placed (WEEX v2 has no modify), so the returned order has a new id.
+        ``trigger_price`` is a stop's trigger (the same as ``price`` for a TP/SL order)."""
+        if trigger_price is not None:
+            if price is not None:
+                raise OrderRejected("trigger_price", trigger_price, "give price or trigger_price")
+            price = trigger_price
         local = self._local.get(order_id)
         current = self.get_order(order_id)
         if local is not None and local.plan and local.role in ("stop_loss", "take_profit"):
@@ -308,6 +321,43 @@ class WeexExchange:
         except WeexNotFound:
             raise UnknownOrder(order_id) from None
         return self._to_order(row)
+
+    # ------------------------------------------------------------------ the clock
+    # A live venue keeps its own time: ``live`` tells ``exchange.clock`` not to feed it stored
+    # bars, ``now`` is the wall clock, and a bar given anyway only records its close as the mark.
+
+    live = True
+
+    @property
+    def now(self) -> pd.Timestamp | None:
+        return pd.Timestamp(self._clock(), unit="s", tz="UTC")
+
+    def now_for(self, symbol: str) -> pd.Timestamp | None:
+        return self.now
+
+    def on_bar(
+        self, symbol: str, ts: object, open: float, high: float, low: float, close: float,
+        volume: float = 0.0,
+    ) -> list[Fill]:  # fmt: skip
+        self._marks[symbol] = float(close)
+        return []
+
+    def mark_bar(self, symbol: str, ts: object, close: float) -> None:
+        self._marks[symbol] = float(close)
+
+    def level_state(self, symbol: str) -> tuple[float, float, bool, int | None]:
+        return float("-inf"), float("inf"), False, None
+
+    def orders(self, symbol: str | None = None) -> list[Order]:
+        """Open orders and the filled or cancelled ones WEEX still reports (its history)."""
+        seen = {o.id: o for o in self.open_orders(symbol)}
+        for f in self.fills(symbol):
+            if f.order_id not in seen:
+                try:
+                    seen[f.order_id] = self.get_order(f.order_id)
+                except UnknownOrder:
+                    continue
+        return sorted(seen.values(), key=lambda o: o.id)
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Open normal orders and open TP/SL (plan) orders."""
