@@ -177,3 +177,28 @@ def test_parallel_meetings_give_the_same_report(first, real_store: Path, tmp_pat
     assert (out / "report.json").read_bytes() == (out2 / "report.json").read_bytes()
     assert (out / "ledger.json").read_bytes() == (out2 / "ledger.json").read_bytes()
     shutil.rmtree(out2)
+
+
+def test_a_second_replay_with_a_real_model_makes_zero_calls(
+    real_store: Path, aq_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a loopback OpenAI-compatible server that counts calls: the LLM call cache
+    (SQLite under the home) answers every call of the second replay, which writes the same
+    report and ledger bytes."""
+    from tests.agents.loopback_llm import serve
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("AURAQUANT_LLM_CACHE", raising=False)
+    counts = []
+    with serve("openai") as srv:
+        spec = _spec(symbols=("SOLUSDT",), start="2023-04-19T08:00:00Z",
+                     end="2023-04-19T12:00:00Z", every="4h", model="openai:gpt-4o-mini",
+                     base_url=srv.url)  # fmt: skip
+        for name in ("llm-a", "llm-b"):
+            before = srv.calls
+            _replay(real_store, tmp_path / name, name, spec)
+            counts.append(srv.calls - before)
+    assert counts[0] > 0 and counts[1] == 0, counts
+    for f in ("report.json", "ledger.json"):
+        assert (tmp_path / "llm-a" / f).read_bytes() == (tmp_path / "llm-b" / f).read_bytes()
+    assert (aq_home / "llm_cache.sqlite").exists()
