@@ -53,6 +53,8 @@ from tools.timeutil import iso, parse_utc, timeframe_delta
 
 REPLAY_SCHEMA_VERSION = 1
 LINES = ("desk", "desk_no_debate", "buy_and_hold", "sma_cross")
+USAGE_TOTALS = ("calls", "cached_calls", "prompt_tokens", "completion_tokens", "cost")
+"""The model usage a replay totals per desk line (the offline models count calls only)."""
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -96,6 +98,7 @@ class DeskLine:
     funding: dict[str, float]
     meetings: int
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, float] = field(default_factory=dict)
 
 
 def step_times(start: pd.Timestamp, end: pd.Timestamp, every: str) -> pd.DatetimeIndex:
@@ -236,6 +239,7 @@ def run_desk_line(
         context["max_rounds"] = spec.max_rounds
     bases = {s: market.base(s) for s in symbols}
     meetings = 0
+    usage: dict[str, float] = {}
     for k, t in enumerate(steps):
         began = sync_and_begin(desk, symbols, bases, t)
         if learner is not None:
@@ -246,6 +250,8 @@ def run_desk_line(
         )
         for out in outs:
             meetings += 1
+            for key in USAGE_TOTALS:
+                usage[key] = usage.get(key, 0) + (out.usage.get(key) or 0)
             vetting, execution, _ = conclude_outcome(desk, out, t, ailog=ailog, run_id=run_id)
             plan = vetting.gate.plan
             if plan is not None and execution.get("entry_order_id"):
@@ -269,6 +275,7 @@ def run_desk_line(
         fees=tracker.fees,
         funding=tracker.funding,
         meetings=meetings,
+        usage={k: round(v, 6) for k, v in usage.items()},
     )
 
 

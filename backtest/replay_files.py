@@ -49,5 +49,7 @@ def write_replay(result: ReplayResult, out: Path, ledger: Ledger | None) -> dict
         write_json(
             out / "ledger.json", run_relative(ledger.export_run(result.run_id), result.run_id)
         )
+    # model usage depends on the call cache's state, so it stays out of the reproducible report
+    write_json(out / "usage.json", {k: v.usage for k, v in result.lines.items()})
     write_json(out / "report.json", report)
     return report

@@ -49,6 +49,7 @@ class MeetingOutcome:
     ended_by: str | None
     fallback: str | None
     records: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
 
 
 def init_worker(store: str, symbols: list[str], at: str, timeframe: str) -> None:
@@ -81,4 +82,5 @@ def hold_meeting(task: MeetingTask) -> MeetingOutcome:
         ended_by=r.ended_by,
         fallback=r.fallback,
         records=collector.records,
+        usage=dict(r.usage or {}),
     )

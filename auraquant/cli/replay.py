@@ -187,6 +187,7 @@ def _run(
         "results": report["results"],
         "per_symbol": report["per_symbol"],
         "debate_pays": report["debate_pays"],
+        "llm_usage": {k: v.usage for k, v in result.lines.items()},
     }
 
 
@@ -210,6 +211,14 @@ def _show(summary: dict[str, Any]) -> None:
         m = summary["results"][name]
         t.add_row(name, *(_fmt(m.get(c)) for c in cols))
     console.print(t)
+    for name, u in summary.get("llm_usage", {}).items():
+        console.print(
+            f"model usage ({name}): {int(u.get('calls', 0))} calls "
+            f"({int(u.get('cached_calls', 0))} from the cache), {int(u.get('prompt_tokens', 0))} "
+            f"prompt + {int(u.get('completion_tokens', 0))} completion tokens, "
+            f"${u.get('cost', 0.0):.4f}",
+            highlight=False,
+        )
     console.print(f"run_dir: {summary['run_dir']}", soft_wrap=True, highlight=False)
 
 

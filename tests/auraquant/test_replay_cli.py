@@ -27,7 +27,8 @@ def test_replay_json_then_review_and_show(home: Path) -> None:
                               "--json"])  # fmt: skip
     assert res.exit_code == 0, res.stderr
     out = json.loads(res.stdout)
-    assert set(out) == {"run_dir", "meetings", "results", "per_symbol", "debate_pays"}
+    assert set(out) == {"run_dir", "meetings", "results", "per_symbol", "debate_pays", "llm_usage"}
+    assert out["llm_usage"]["desk"]["calls"] > out["llm_usage"]["desk_no_debate"]["calls"] > 0
     assert set(out["results"]) == {"desk", "desk_no_debate", "buy_and_hold", "sma_cross"}
     assert set(out["per_symbol"]) == {"BTCUSDT", "ETHUSDT"}
     run = Path(out["run_dir"])

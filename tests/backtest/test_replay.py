@@ -208,3 +208,8 @@ def test_a_second_replay_with_a_real_model_makes_zero_calls(
     for f in ("report.json", "ledger.json"):
         assert (tmp_path / "llm-a" / f).read_bytes() == (tmp_path / "llm-b" / f).read_bytes()
     assert (aq_home / "llm_cache.sqlite").exists()
+    first = json.loads((tmp_path / "llm-a" / "usage.json").read_text())
+    second = json.loads((tmp_path / "llm-b" / "usage.json").read_text())
+    assert first["desk"]["calls"] + first["desk_no_debate"]["calls"] == counts[0]
+    assert first["desk"]["cached_calls"] < first["desk"]["calls"]
+    assert second["desk"]["cached_calls"] == second["desk"]["calls"] == first["desk"]["calls"]
