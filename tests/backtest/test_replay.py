@@ -210,6 +210,7 @@ def test_a_second_replay_with_a_real_model_makes_zero_calls(
     assert (aq_home / "llm_cache.sqlite").exists()
     first = json.loads((tmp_path / "llm-a" / "usage.json").read_text())
     second = json.loads((tmp_path / "llm-b" / "usage.json").read_text())
-    assert first["desk"]["calls"] + first["desk_no_debate"]["calls"] == counts[0]
-    assert first["desk"]["cached_calls"] < first["desk"]["calls"]
+    # the server saw every call not answered from the cache (the ablation repeats some of the
+    # desk's prompts, e.g. the analysts' opening turns, and finds them cached)
+    assert sum(u["calls"] - u["cached_calls"] for u in first.values()) == counts[0]
     assert second["desk"]["cached_calls"] == second["desk"]["calls"] == first["desk"]["calls"]
