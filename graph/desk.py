@@ -204,6 +204,8 @@ class Desk:
         fills = self.exchange.fills()
         new = fills[self.fills_booked :]
         if new:
+            for f in new:
+                self._own(f)
             if self.ledger is not None:
                 self.ledger.record_fills(self.name, self.run_id, new, self.order_owner)
             self.breaker = on_fills(self.breaker, new, self.limits)
@@ -211,6 +213,25 @@ class Desk:
         equity = float(self.exchange.balance().equity)
         self.breaker = on_equity(self.breaker, at.to_pydatetime(), equity, self.limits)
         return new
+
+    def _own(self, fill: Any) -> None:
+        """Link a fill's order to its decision: a bracket leg the exchange created when the
+        entry filled belongs to the entry's decision; any other order on a symbol whose cycle
+        holds a decision (a liquidation, a close) belongs to that one."""
+        if fill.order_id in self.order_owner:
+            return
+        owner = None
+        try:
+            parent = self.exchange.get_order(fill.order_id).parent_id
+        except Exception:  # an order the venue no longer reports
+            parent = None
+        if parent is not None and parent in self.order_owner:
+            owner = self.order_owner[parent]
+        else:
+            c = self.cycles.get(fill.symbol)
+            owner = None if c is None else c.decision_id
+        if owner is not None:
+            self.order_owner[fill.order_id] = owner
 
     def observe(self, symbol: str, at: pd.Timestamp) -> None:
         """Move the symbol's cycle to what the exchange now says (fills, exits, max hold)."""

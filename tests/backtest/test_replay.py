@@ -99,6 +99,20 @@ def test_orders_fill_no_earlier_than_the_bar_after_the_decision(first) -> None: 
         assert f["ts"] >= decided[f["decision_id"]], f
 
 
+def test_a_closed_trade_books_its_exit_fills_against_its_decision(first) -> None:  # type: ignore[no-untyped-def]
+    """The stop-loss and take-profit legs are created by the exchange when the entry fills:
+    their fills still belong to the entry's decision, so its trade PnL is the whole trade."""
+    out, _, _ = first
+    ledger = json.loads((out / "ledger.json").read_text())
+    closed = [d for d in ledger["decisions"] if d["record"].get("trade")]
+    assert closed, "some trade closed in the window"
+    for d in closed:
+        fills = [f for f in ledger["fills"] if f["decision_id"] == d["id"]]
+        assert any(f["realized_pnl"] != 0 for f in fills), d["id"]  # the exit is linked
+        net = sum(f["realized_pnl"] - f["fee"] for f in fills)
+        assert d["record"]["trade"]["net_pnl"] == pytest.approx(net, abs=1e-9)
+
+
 def test_the_cycle_records_every_stage_in_the_ai_log(first) -> None:  # type: ignore[no-untyped-def]
     out, _, _ = first
     recs = [json.loads(x) for x in (out / "ailog.ndjson").read_text().splitlines()]
