@@ -13,6 +13,7 @@ from auraquant.cli import memo as memo_cli
 from auraquant.cli import news as news_cli
 from auraquant.cli import replay as replay_cli
 from auraquant.cli import review as review_cli
+from auraquant.cli import view as view_cli
 from auraquant.cli import weex as weex_cli
 from auraquant.settings import load_environment
 
@@ -42,6 +43,7 @@ app.command("review")(review_cli.review)
 app.add_typer(news_cli.app, name="news")
 app.add_typer(news_cli.alerts_app, name="alerts")
 app.add_typer(weex_cli.app, name="weex")
+app.command("view")(view_cli.view)
 
 
 def main() -> None:
