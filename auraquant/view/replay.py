@@ -7,7 +7,18 @@ from html import escape
 from typing import Any
 
 from auraquant.view.html import COLOUR, esc, num, page, table, tag
-from auraquant.view.meeting import decision_section, execution_section, gate_section, plan_side
+from auraquant.view.meeting import (
+    ailog_section,
+    budget_section,
+    decision_section,
+    execution_section,
+    gate_section,
+    interrupt_card,
+    last_spent,
+    memo_section,
+    plan_side,
+    turn_card,
+)
 from auraquant.view.prices import Points, epoch, meeting_chart
 from auraquant.view.svg import Chart, Mark, Segment, Series, legend, render, thin
 
@@ -165,8 +176,17 @@ def equity_chart(equity: dict[str, dict[str, float]]) -> str:
     ]  # the desk drawn last, on top; the ablation dashed so an identical line stays visible
     if not series:
         return '<p class="muted">No equity curve in the report.</p>'
-    return render(Chart(series=series, label="equity"), css_id="equity-chart") + legend(
-        [(s.name.replace("_", " "), s.colour) for s in series]
+    same = equity.get("desk") and equity.get("desk") == equity.get("desk_no_debate")
+    note = (
+        '<p class="muted">The desk without debate has the same curve as the desk in this run '
+        "(drawn under it).</p>"
+        if same
+        else ""
+    )
+    return (
+        render(Chart(series=series, label="equity"), css_id="equity-chart")
+        + legend([(s.name.replace("_", " "), s.colour) for s in series])
+        + note
     )
 
 
@@ -337,6 +357,34 @@ def ledger_meeting(row: dict[str, Any], fills: list[dict[str, Any]]) -> dict[str
     }
 
 
+def debate_from_ailog(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the AI log of one meeting holds beyond the ledger: the memo's fact values, the
+    turns (revisions included) and the interrupts in full."""
+    facts: dict[str, Any] = {}
+    turns: list[dict[str, Any]] = []
+    interrupts: dict[str, dict[str, Any]] = {}
+    for r in records:
+        out = r.get("output")
+        if not isinstance(out, dict):
+            continue
+        if r.get("node") == "open" and isinstance(out.get("facts"), dict):
+            facts = out["facts"]
+        elif "stance" in out and "argument" in out and "id" in out:
+            turns.append(out)
+        elif r.get("node") == "resolve":
+            turns.extend(t for t in out.get("revised_turns") or [] if isinstance(t, dict))
+            for i in out.get("interrupts") or []:
+                if isinstance(i, dict):
+                    interrupts[str(i.get("id"))] = i
+    memo = {
+        "facts": [
+            {"id": k, "kind": k.split(".")[0], "text": f"{k} = {v}", "source": "AI log (open)"}
+            for k, v in facts.items()
+        ]
+    }
+    return {"memo": memo, "turns": turns, "interrupts": list(interrupts.values())}
+
+
 def render_ledger_meeting_page(
     row: dict[str, Any],
     fills: list[dict[str, Any]],
@@ -344,9 +392,13 @@ def render_ledger_meeting_page(
     price: Points,
     run_id: str,
     trade: dict[str, Any] | None = None,
+    ailog: list[dict[str, Any]] | None = None,
 ) -> str:
-    """One replay meeting's page from its ledger record (and the report's trade it opened)."""
+    """One replay meeting's page from its ledger record, the report's trade it opened and its
+    records in the AI log (the debate in full when the log has them)."""
     m = ledger_meeting(row, fills)
+    debate = debate_from_ailog(ailog or [])
+    known = {f["id"] for f in debate["memo"]["facts"]}
     rec = row.get("record") or {}
     stances = [
         f"<tr><td>{escape(role.replace('_', ' '))}</td><td>{tag(s.get('stance'))}</td>"
@@ -391,10 +443,22 @@ def render_ledger_meeting_page(
         f"</p><h2 id='chart'>Price around the meeting</h2>{meeting_chart(m, price, exit_mark)}"
         "<h2>Seats</h2>"
         + table(["seat", "stance", "confidence", "weight"], stances, numeric={2, 3})
-        + f"<h2>Interrupts</h2><p>the debate ended by <b>{esc(m['ended_by'])}</b>; "
-        f"{len(interrupts)} interrupt(s) (the ledger keeps kind, who and status; the text is in "
-        "the AI log)</p>"
-        + (table(["kind", "by", "against", "status"], interrupts) if interrupts else "")
+        + (
+            '<h2 id="debate">Debate</h2>' + "".join(turn_card(t, known) for t in debate["turns"])
+            if debate["turns"]
+            else ""
+        )
+        + "<h2>Interrupts</h2>"
+        + budget_section(
+            last_spent(ailog or []) or {"__meeting__": len(interrupts)}, None, m["ended_by"]
+        )
+        + (
+            "".join(interrupt_card(i, known) for i in debate["interrupts"])
+            if debate["interrupts"]
+            else table(["kind", "by", "against", "status"], interrupts)
+            if interrupts
+            else "<p>None.</p>"
+        )
         + (f"<p><b>Manage</b>: {esc(manage)}</p>" if manage else "")
         + decision_section(m["decision"], m["fallback"])
         + gate_section(m["gate_result"])
@@ -418,5 +482,7 @@ def render_ledger_meeting_page(
             if outcomes
             else ""
         )
+        + ailog_section(ailog or [])
+        + (memo_section(debate["memo"]) if known else "")
     )
     return page(f"AuraQuant meeting · {row.get('symbol')} at {row.get('at')}", body)

@@ -124,6 +124,9 @@ def write_replay_view(run_dir: Path, store: Path | None = None) -> Path:
         start = pd.Timestamp(report["first_step"]) - AROUND
         end = pd.Timestamp(report["last_step"]) + AROUND
         prices = {s: closes(s, MEETING_TIMEFRAME, start, end, store) for s in symbols}
+    by_step: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for rec in read_ailog(run_dir / "ailog.ndjson"):
+        by_step[(str(rec.get("symbol")), str(rec.get("at")))].append(rec)
     run_id = run_dir.name
     (run_dir / "meetings").mkdir(exist_ok=True)
     for r in rows:
@@ -134,6 +137,7 @@ def write_replay_view(run_dir: Path, store: Path | None = None) -> Path:
             _slice(prices.get(str(r.get("symbol")), []), r.get("at")),
             run_id,
             trade_of(r, report.get("trades") or {}),
+            by_step.get((str(r.get("symbol")), str(r.get("at"))), []),
         )
         atomic_write_text(run_dir / meeting_file(str(r["meeting_id"])), page)
     out = run_dir / "index.html"

@@ -178,6 +178,45 @@ def test_write_view_of_a_replay_run(tmp_path: Path) -> None:
     assert "Trade</h2><p>LONG 0.1 from 2023-04-10T00:00:00Z @ 28,000" in detail
 
 
+def test_a_replay_meeting_page_shows_the_debate_from_the_ai_log(tmp_path: Path) -> None:
+    run = _replay_run(tmp_path)
+    turn = {
+        "id": "market_analyst#1",
+        "role": "market_analyst",
+        "stance": "LONG",
+        "confidence": 0.6,
+        "argument": "news up",
+        "evidence": ["news.bias"],
+    }
+    interrupt = {
+        "id": "i1",
+        "kind": "clarify",
+        "by": "risk_manager",
+        "target": "market_analyst#1",
+        "text": "how much is news?",
+        "status": "resolved",
+        "outcome": "answered",
+        "resolution": "half",
+        "evidence": ["news.bias"],
+    }
+    at = {"symbol": "BTCUSDT", "at": "2023-04-10T00:00:00Z"}
+    log = [
+        {**at, "seq": 1, "stage": "SCAN", "node": "open", "output": {"facts": {"news.bias": 0.1}}},
+        {**at, "seq": 2, "stage": "SCAN", "node": "market_analyst", "output": turn},
+        {**at, "seq": 3, "stage": "QUALIFY", "node": "resolve",
+         "output": {"interrupts": [interrupt], "revised_turns": []}},
+        {"symbol": "ETHUSDT", "at": at["at"], "seq": 4, "stage": "SCAN", "node": "open",
+         "output": {"facts": {"other.fact": 1}}},
+    ]  # fmt: skip
+    (run / "ailog.ndjson").write_text("".join(json.dumps(r) + "\n" for r in log) + "{torn")
+    write_view(run, store=tmp_path / "no-store")
+    detail = (run / "meetings" / "BTCUSDT-20230410T000000Z.html").read_text()
+    assert 'id="turn-market_analyst#1"' in detail and "how much is news?" in detail
+    assert 'href="#fact-news.bias"' in detail and 'id="fact-news.bias"' in detail
+    assert "answered: half" in detail and "other.fact" not in detail  # ETHUSDT's is not here
+    assert detail.count('<tr class="stage">') == 2
+
+
 def test_view_cli_errors_are_one_line(tmp_path: Path) -> None:
     res = runner.invoke(app, ["view", str(tmp_path / "nope")])
     assert res.exit_code == 2 and res.stdout == ""

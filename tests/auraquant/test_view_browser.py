@@ -237,6 +237,10 @@ def test_replay_page_in_chromium(runs: dict[str, Path], browser: Any) -> None:
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Meeting: ")
     assert browser.find_elements(By.CSS_SELECTOR, "#price-chart polyline.series")
     assert browser.find_elements(By.CSS_SELECTOR, "tr.rule")
+    assert browser.find_elements(By.CSS_SELECTOR, ".turn")  # the debate, from the AI log
+    assert browser.find_elements(By.CSS_SELECTOR, "#ailog tr.stage")
+    for a in browser.find_elements(By.CSS_SELECTOR, ".ev a"):
+        assert browser.find_elements(By.ID, a.get_attribute("href").split("#", 1)[1])
     assert_clean(browser)
     browser.find_element(By.LINK_TEXT, "← all meetings of the replay").click()
     assert browser.current_url.endswith("index.html#meetings-h")
