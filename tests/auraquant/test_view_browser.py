@@ -162,7 +162,11 @@ def test_meeting_page_in_chromium(runs: dict[str, Path], browser: Any) -> None:
         "market", "technical", "news",
     }  # fmt: skip
     text = browser.find_element(By.TAG_NAME, "body").text
-    assert "revised Revised" not in text and "Budget: 1 of 6 interrupt(s) spent" in text
+    journal = json.loads((run / "journal.json").read_text())
+    budget = journal["meta"]["config"]["budget"]  # the settings in force (6 unless changed)
+    spent = len(journal["meetings"][-1]["interrupts"])
+    assert "revised Revised" not in text
+    assert f"Budget: {spent} of {budget} interrupt(s) spent" in text
     stages = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#ailog tr.stage")]
     assert {"QUALIFY", "ENTER"} <= set(stages)
     assert_clean(browser)
