@@ -20,7 +20,7 @@ from auraquant.view.meeting import (
     turn_card,
 )
 from auraquant.view.prices import Points, epoch, meeting_chart
-from auraquant.view.svg import Chart, Mark, Segment, Series, legend, render, thin
+from auraquant.view.svg import Chart, Mark, Segment, Series, density_strip, legend, render, thin
 
 LINE_COLOUR = {
     "desk": "#0969da",
@@ -275,12 +275,26 @@ def trades_chart(symbol: str, price: Points, trades: list[dict[str, Any]]) -> st
         if len(shown) < len(trades)
         else f"all {len(trades)} trades"
     )
+    strip = ""
+    if len(shown) < len(trades):
+        entries = [
+            (epoch(t["entry_ts"]), float(t.get("net_pnl") or 0) > 0)
+            for t in trades
+            if t.get("entry_ts")
+        ]
+        ts = [p[0] for p in price] + [e[0] for e in entries]
+        strip = (
+            density_strip(entries, min(ts), max(ts), css_id=f"trades-density-{symbol}")
+            + f'<p class="muted">every one of the {len(trades)} trades, counted per period '
+            "(won below, lost above; the tallest bar's count on the left)</p>"
+        )
     missing = "" if price else f'<p class="muted">No stored {escape(symbol)} candles to draw.</p>'
     return (
         f'<h3 id="trades-{escape(symbol)}">{escape(symbol)} <span class="muted">{len(trades)} '
         f"trade(s), {wins} won · {note}</span></h3>"
         + missing
         + render(chart, css_id=f"trades-chart-{symbol}")
+        + strip
         + legend(
             [
                 ("LONG entry ▲", COLOUR["LONG"]),

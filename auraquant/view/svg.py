@@ -224,3 +224,50 @@ def thin(points: Sequence[tuple[float, float]], most: int = 1500) -> list[tuple[
         keep.add(max(range(len(chunk)), key=lambda j: chunk[j][1]))
         out.extend(chunk[j] for j in sorted(keep))
     return out
+
+
+def density_strip(
+    entries: Sequence[tuple[float, bool]],
+    t0: float,
+    t1: float,
+    *,
+    buckets: int = 120,
+    won: str = "#1a7f37",
+    lost: str = "#cf222e",
+    css_id: str = "",
+) -> str:
+    """Every trade, counted: one bar per time bucket, as tall as the trades entered in it, the
+    won part and the lost part stacked. Drawn in ``render``'s margins, so under a chart of (about)
+    the same window it lines up, however many trades there are."""
+    if not entries or t1 <= t0:
+        return ""
+    counts = [[0, 0] for _ in range(buckets)]
+    for t, win in entries:
+        i = min(buckets - 1, max(0, int((t - t0) / (t1 - t0) * buckets)))
+        counts[i][0 if win else 1] += 1
+    top = max(a + b for a, b in counts) or 1
+    h, pw = 70, W - LEFT - RIGHT
+    bw = pw / buckets
+    parts = []
+    for i, (a, b) in enumerate(counts):
+        if a + b == 0:
+            continue
+        x = round(LEFT + i * bw, 1)
+        ha, hb = a / top * (h - 10), b / top * (h - 10)
+        start = datetime.fromtimestamp(t0 + (t1 - t0) * i / buckets, UTC).strftime("%d %b %H:%M")
+        title = f"{start}: {a + b} trade(s), {a} won, {b} lost"
+        parts.append(
+            f'<g class="bucket"><title>{escape(title)}</title>'
+            f'<rect x="{x}" y="{round(h - ha, 1)}" width="{round(bw * 0.85, 1)}" '
+            f'height="{round(ha, 1)}" fill="{won}"/>'
+            f'<rect x="{x}" y="{round(h - ha - hb, 1)}" width="{round(bw * 0.85, 1)}" '
+            f'height="{round(hb, 1)}" fill="{lost}"/></g>'
+        )
+    ident = f' id="{escape(css_id)}"' if css_id else ""
+    return (
+        f'<div class="scroll"><svg{ident} class="chart density" viewBox="0 0 {W} {h + 4}" '
+        f'role="img" aria-label="trades per period" xmlns="http://www.w3.org/2000/svg">'
+        f'<text x="{LEFT - 6}" y="14" text-anchor="end" font-size="11" fill="#656d76">{top}</text>'
+        f'<line x1="{LEFT}" x2="{LEFT + pw}" y1="{h}" y2="{h}" stroke="#d0d7de"/>'
+        f"{''.join(parts)}</svg></div>"
+    )

@@ -105,6 +105,13 @@ def test_a_thousand_trades_are_thinned_not_smeared() -> None:
     # the ones kept are the largest by |PnL|: |−5| and |5|
     kept = [int(x) for x in re.findall(r"<title>#(\d+) ", html)]
     assert all(abs(trades[i]["net_pnl"]) >= 4 for i in kept)
+    # and every trade is still counted, per period, in the strip under the chart
+    assert 'id="trades-density-BTCUSDT"' in html
+    counts = re.findall(r"(\d+) trade\(s\), (\d+) won, (\d+) lost</title>", html)
+    assert sum(int(n) for n, _, _ in counts) == 1000
+    assert sum(int(w) for _, w, _ in counts) == sum(1 for t in trades if t["net_pnl"] > 0)
+    small = trades_chart("BTCUSDT", [], trades[:10])
+    assert "trades-density" not in small and small.count('class="mark"') == 10
 
 
 def test_write_view_of_a_meeting_run(tmp_path: Path) -> None:
