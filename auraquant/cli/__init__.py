@@ -16,6 +16,7 @@ from auraquant.cli import replay as replay_cli
 from auraquant.cli import review as review_cli
 from auraquant.cli import run as run_cli
 from auraquant.cli import status as status_cli
+from auraquant.cli import view as view_cli
 from auraquant.cli import weex as weex_cli
 from auraquant.cli import workers as workers_cli
 from auraquant.settings import load_environment
@@ -52,6 +53,7 @@ app.command("run")(run_cli.run)
 app.command("status")(status_cli.status)
 app.command("worker")(workers_cli.worker)
 app.command("beat")(workers_cli.beat)
+app.command("view")(view_cli.view)
 
 
 def main() -> None:
