@@ -254,5 +254,10 @@ def _advance(
         span = market.base(state["symbol"]).bar_ns
         until = at + pd.Timedelta(span * bars, unit="ns")
         advance_exchange(exchange, market, state["symbol"], at, until)
-    report = refresh(ExecutionReport.model_validate(execution), exchange)
-    return {**state, "execution": report.model_dump(mode="json")}
+    fields = ExecutionReport.model_fields
+    report = refresh(
+        ExecutionReport.model_validate({k: v for k, v in execution.items() if k in fields}),
+        exchange,
+    )
+    # the plan's levels and the record's kind stay: the report adds what the exchange did
+    return {**state, "execution": {**execution, **report.model_dump(mode="json")}}

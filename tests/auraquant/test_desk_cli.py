@@ -34,6 +34,9 @@ def cli(*args: str) -> dict:  # type: ignore[type-arg]
 def test_the_meeting_trades_the_desks_exchange_and_positions_shows_it(home: Path) -> None:
     out = cli("meet", "SOLUSDT", "--at", AT)
     assert out["execution"]["status"] == "FILLED"
+    # the report after the fill still names the bracket's levels
+    assert out["execution"]["stop_loss_price"] == out["gate"]["plan"]["stop_loss"]
+    assert out["execution"]["kind"] == "entry"
     positions = cli("exchange", "positions")
     [pos] = [p for p in positions["positions"] if p["quantity"]]
     assert pos["symbol"] == "SOLUSDT" and pos["quantity"] < 0  # the SHORT it took
