@@ -191,32 +191,30 @@ def _run(
     }
 
 
+LABELS = {"desk": "desk", "desk_no_debate": "no debate", "buy_and_hold": "buy&hold",
+          "sma_cross": "SMA cross"}  # fmt: skip
+COLUMNS = (("return_pct", "ret %"), ("sharpe", "Sharpe"), ("max_drawdown_pct", "maxDD %"),
+           ("trades", "trades"), ("win_rate_pct", "win %"), ("fees", "fees"),
+           ("exposure_pct", "expo %"))  # fmt: skip
+
+
 def _show(summary: dict[str, Any]) -> None:
+    """The four lines side by side; fits 80 columns (nothing cut, numbers whole)."""
     from backtest.replay import LINES
 
-    t = Table(title=f"Replay: {summary['meetings']} meetings", expand=False)
-    cols = (
-        "return_pct",
-        "sharpe",
-        "max_drawdown_pct",
-        "trades",
-        "win_rate_pct",
-        "fees",
-        "exposure_pct",
-    )
-    t.add_column("line")
-    for c in cols:
-        t.add_column(c.replace("_pct", " %").replace("_", " "), justify="right")
+    t = Table(title=f"Replay: {summary['meetings']} meetings", expand=False, padding=(0, 1))
+    t.add_column("line", no_wrap=True)
+    for _, head in COLUMNS:
+        t.add_column(head, justify="right", no_wrap=True)
     for name in LINES:
         m = summary["results"][name]
-        t.add_row(name, *(_fmt(m.get(c)) for c in cols))
+        t.add_row(LABELS[name], *(_fmt(m.get(c)) for c, _ in COLUMNS))
     console.print(t)
     for name, u in summary.get("llm_usage", {}).items():
         console.print(
-            f"model usage ({name}): {int(u.get('calls', 0))} calls "
-            f"({int(u.get('cached_calls', 0))} from the cache), {int(u.get('prompt_tokens', 0))} "
-            f"prompt + {int(u.get('completion_tokens', 0))} completion tokens, "
-            f"${u.get('cost', 0.0):.4f}",
+            f"model usage, {LABELS.get(name, name)}: {int(u.get('calls', 0))} calls "
+            f"({int(u.get('cached_calls', 0))} cached), {int(u.get('prompt_tokens', 0))}+"
+            f"{int(u.get('completion_tokens', 0))} tokens, ${u.get('cost', 0.0):.4f}",
             highlight=False,
         )
     console.print(f"run_dir: {summary['run_dir']}", soft_wrap=True, highlight=False)

@@ -54,6 +54,20 @@ def test_replay_json_then_review_and_show(home: Path) -> None:
     assert (run / "report.json").read_bytes() == (run2 / "report.json").read_bytes()
 
 
+def test_the_human_summary_reads_at_80_columns(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    res = runner.invoke(app, ["replay", "--symbols", "BTCUSDT,ETHUSDT", "--start",
+                              "2023-04-10T00:00:00Z", "--end", "2023-04-10T04:00:00Z",
+                              "--every", "4h", "--workers", "1"])  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert "…" not in res.stdout
+    assert max(len(x) for x in lines if not x.startswith("run_dir:")) <= 80  # a path is whole
+    for label in ("desk", "no debate", "buy&hold", "SMA cross", "maxDD %", "expo %"):
+        assert label in res.stdout
+    assert any(x.startswith("model usage, desk: ") for x in lines)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
