@@ -5,6 +5,10 @@ The virtual exchange is fed from the store. On the wall clock the store must be 
 at N times real time (``--speed 60``: an hour a minute). Ctrl-C or SIGTERM stops after the
 meeting in progress; a restart finishes what was interrupted, deals with the closes it missed
 (``--missed skip|late``) and manages the open positions instead of opening new ones.
+
+``--exchange weex`` trades on WEEX instead (``auraquant.schedule.venue``): nothing is fed to it,
+what it holds is reconciled before the first step, and with ``WEEX_AI_LOG_ENABLED`` the run's
+AI-log records are uploaded as they are written.
 """
 
 from __future__ import annotations

@@ -141,7 +141,8 @@ def test_with_the_ai_log_enabled_the_run_records_reach_weex_without_a_secret(
     local = ailog(home, "w3")
     received = list(mock.ai_logs)
     assert len(received) == len(local) > 0
-    assert [b["stage"] for b in received] == [r["stage"] for r in local]
+    # uploaded by parallel workers: every record once, in any order
+    assert sorted(b["stage"] for b in received) == sorted(r["stage"] for r in local)
     assert any(b.get("orderId") is not None for b in received)  # the entry's WEEX order id
     text = json.dumps(received)
     assert not any(s in text for s in SECRETS)
