@@ -45,17 +45,24 @@ class WeexAILogForwarder:
 
 
 def attach(writer: AILogWriter, forward: Callable[[Mapping[str, Any]], Any]) -> AILogWriter:
-    """Make ``writer`` forward every record it writes (after the local line is flushed). The
-    writer's secrets are added to the uploader's, so the queue redacts what the log redacts."""
+    """Make ``writer`` forward every record it writes or appends (after the local line is
+    flushed). The writer's secrets are added to the uploader's, so the queue redacts what the
+    log redacts."""
     if isinstance(forward, WeexAILogForwarder):
         known = set(forward.uploader.secrets)
         forward.uploader.secrets += [s for s in writer.secrets if s not in known]
-    write = writer.write
+    write, append = writer.write, writer.append
 
     def write_and_forward(**kwargs: Any) -> dict[str, Any]:
         record = write(**kwargs)
         forward(record)
         return record
 
+    def append_and_forward(record: Mapping[str, Any], *, run_id: str) -> dict[str, Any]:
+        rec = append(record, run_id=run_id)  # a record made elsewhere (a meeting's, staged)
+        forward(rec)
+        return rec
+
     writer.write = write_and_forward  # type: ignore[method-assign]
+    writer.append = append_and_forward  # type: ignore[method-assign]
     return writer

@@ -5,6 +5,10 @@ The virtual exchange is fed from the store. On the wall clock the store must be 
 at N times real time (``--speed 60``: an hour a minute). Ctrl-C or SIGTERM stops after the
 meeting in progress; a restart finishes what was interrupted, deals with the closes it missed
 (``--missed skip|late``) and manages the open positions instead of opening new ones.
+
+``--exchange weex`` trades on WEEX instead (``auraquant.schedule.venue``): nothing is fed to it,
+what it holds is reconciled before the first step, and with ``WEEX_AI_LOG_ENABLED`` the run's
+AI-log records are uploaded as they are written.
 """
 
 from __future__ import annotations
@@ -17,12 +21,19 @@ import typer
 
 from auraquant.cli.common import emit_json, err_console, fail, parse_time_option
 from auraquant.cli.replay import _symbols, _timeframe
+from auraquant.cli.weex import _mask
 from auraquant.schedule.clock import Clock, SpeedClock, WallClock
 from auraquant.schedule.loop import DeskBusy, desk_process_lock, run_schedule, stop_on_signals
-from auraquant.schedule.step import ScheduleConfig, StepReport
+from auraquant.schedule.step import DeskRunner, ScheduleConfig, StepReport
+from auraquant.schedule.venue import EXCHANGES
+from auraquant.settings import get_settings
+from exchange.weex.errors import WeexError
+from exchange.weex.uploader import AILogUploader
 from graph.desk import DEFAULT_DESK, DeskError, check_desk_name
 
 MISSED = ("skip", "late")
+UPLOAD_DRAIN_S = 10.0
+"""At the end of a run, how long the AI-log uploader may take to send what is queued."""
 WALL_WAIT_S = 30.0
 """On the wall clock, how long a step waits for the bar closing at its time to be stored."""
 
@@ -43,7 +54,10 @@ def run(
     desk: Annotated[
         str, typer.Option("--desk", help="The desk (account, breaker, ledger).")
     ] = DEFAULT_DESK,
-    exchange: Annotated[str, typer.Option("--exchange", help="Only 'virtual' today.")] = "virtual",
+    exchange: Annotated[
+        str,
+        typer.Option("--exchange", help="virtual (fed from the store) or weex (WEEX_* settings)."),
+    ] = "virtual",
     timeframe: Annotated[str, typer.Option("--timeframe", help="The memo's timeframe.")] = "1h",
     model: Annotated[
         str, typer.Option("--model", help="provider:model for every seat.")
@@ -75,8 +89,8 @@ def run(
         check_desk_name(desk)
     except DeskError as exc:
         fail(f"--desk: {exc}")
-    if exchange != "virtual":
-        fail(f"--exchange: {exchange!r} is not supported by `auraquant run` yet (only 'virtual')")
+    if exchange not in EXCHANGES:
+        fail(f"--exchange: {exchange!r} is not one of {', '.join(EXCHANGES)}")
     if every not in TIMEFRAMES:
         fail(f"--every: {every!r} is not one of {', '.join(TIMEFRAMES)}")
     _timeframe(timeframe, "--timeframe")
@@ -93,6 +107,9 @@ def run(
     from auraquant.schedule.runtime import build_runner
 
     runner = build_runner(cfg)
+    uploader = None
+    if exchange == "weex":
+        uploader = _use_weex(runner)
     clock: Clock
     data_end = None
     if speed is not None:
@@ -131,10 +148,16 @@ def run(
                                    wait_for_data=0.0 if speed is not None else WALL_WAIT_S)  # fmt: skip
     except DeskBusy as exc:
         fail(str(exc))
+    except WeexError as exc:  # the venue refused or could not be reached: one line, no secret
+        fail(f"WEEX: {_mask(str(exc), get_settings().secret_values())}; the desk keeps its last "
+             "saved state (check WEEX_BASE_URL and the WEEX_API_* keys)", code=3)  # fmt: skip
     except (ValueError, RuntimeError) as exc:  # a store or ledger that cannot serve the step
         fail(f"the step failed: {type(exc).__name__}: {exc}; the desk keeps its last saved state")
     finally:
         runner.claims.close()
+        if uploader is not None:  # what was queued is kept on disk and sent on the next run
+            uploader.drain(UPLOAD_DRAIN_S)
+            uploader.stop()
     if json_out:
         emit_json({**summary, "reports": reports})
     else:
@@ -142,6 +165,19 @@ def run(
         err_console.print(f"stopped after {summary['steps']} steps"
                           + (f": the replayed price path ends at {ended}" if ended else ""),
                           highlight=False)  # fmt: skip
+
+
+def _use_weex(runner: DeskRunner) -> AILogUploader | None:
+    """The runner's venue becomes WEEX (from the settings); with ``WEEX_AI_LOG_ENABLED`` its AI
+    log is forwarded to WEEX as written. Returns the uploader to drain at the end."""
+    from auraquant.schedule.venue import weex_ailog_uploader, weex_exchange
+
+    settings = get_settings()
+    runner.exchange = weex_exchange(settings)
+    if not settings.weex_ai_log_enabled:
+        return None
+    uploader, runner.forward = weex_ailog_uploader(runner.exchange, settings, runner.home)
+    return uploader
 
 
 def _data_end(symbols: tuple[str, ...], at: pd.Timestamp) -> pd.Timestamp:

@@ -36,6 +36,7 @@ from exchange.closing import open_position
 from exchange.executor import ExecutionReport, refresh
 from exchange.virtual import VirtualExchange
 from graph.ailog import AILOG_FILE, AILogWriter, secrets_from_env
+from graph.ailog_weex import attach
 from graph.desk import Desk
 from graph.vetting import Vetting, carry_out, vet
 from memos.market import MarketData
@@ -173,8 +174,13 @@ class DeskRunner:
         checkpointer: Any,
         database_url: str | None = None,
         limits: RiskLimits | None = None,
+        exchange: Any | None = None,
+        forward: Callable[[Any], Any] | None = None,
     ) -> None:
         self.config = config
+        self.exchange = exchange  # a live venue (WEEX): used as is, never saved as a snapshot
+        self.forward = forward  # each step's AI-log records are also given to it (WEEX upload)
+        self.reconciled: Any = None  # what the live venue held at start
         self.home, self.store = home, store
         self.claims = claims
         self.checkpointer = checkpointer
@@ -210,19 +216,26 @@ class DeskRunner:
         cfg, at = self.config, iso(t)
         report = StepReport(at=at)
         store = desk_snapshot_store(cfg.desk)
-        state = store.load()
-        exchange = VirtualExchange() if state is None else VirtualExchange.from_state(state)
+        exchange: Any = self.exchange
+        if exchange is None:
+            state = store.load()
+            exchange = VirtualExchange() if state is None else VirtualExchange.from_state(state)
         ledger = open_ledger(self.home)
         ailog = AILogWriter(runs_dir(self.home) / cfg.run_id / AILOG_FILE, secrets_from_env())
+        if self.forward is not None:
+            attach(ailog, self.forward)
         desk = Desk(name=cfg.desk, exchange=exchange, limits=self.limits, ledger=ledger,
                     run_id=cfg.run_id, ailog=ailog)  # fmt: skip
 
         def persist() -> None:
-            store.save(desk.exchange.state_dict())
+            if self.exchange is None:
+                store.save(desk.exchange.state_dict())
             desk.save_state()
 
         try:
             desk.load_state(ledger.desk_state(cfg.desk))
+            if self.exchange is not None:
+                self._live_upkeep(self.exchange, at, desk)
             reconcile(desk, cfg.symbols, at)
             market = self.market_at(t)
             deadline = time.monotonic() + wait_for_data
@@ -288,6 +301,32 @@ class DeskRunner:
             ailog.close()
             ledger.close()
         return report
+
+    def _live_upkeep(self, venue: Any, at: str, desk: Desk) -> None:
+        """A live venue before a step: read what it holds (once, at start), then its stops and
+        maximum hold (``venue.live_upkeep``); what was done is logged."""
+        from auraquant.schedule.venue import live_upkeep
+
+        if self.reconciled is None:
+            self.reconciled = venue.reconcile()
+            held = {m.position.symbol: {"quantity": m.position.quantity,
+                                        "stop_loss_ids": m.stop_loss_ids,
+                                        "take_profit_ids": m.take_profit_ids}
+                    for m in self.reconciled.positions}  # fmt: skip
+            desk.log("RECONCILE", "venue.reconcile", ",".join(self.config.symbols), at,
+                     f"at start the venue holds {len(held)} position(s) and "
+                     f"{len(self.reconciled.open_orders)} open order(s)",
+                     {"positions": held})  # fmt: skip
+        done = live_upkeep(venue, self.config.symbols)
+        if any(done.values()):
+            desk.log(
+                "MANAGE",
+                "venue.upkeep",
+                ",".join(self.config.symbols),
+                at,
+                f"live upkeep: {done}",
+                done,
+            )
 
     def _find_before_place(self, key: str, persist: Callable[[], None]) -> Any:
         claims, cid = self.claims, client_order_id(key)
