@@ -29,6 +29,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from agents.desk_limits import DEFAULT_DESK
 from agents.schemas import ASK_ONCE
 
 Data = Mapping[str, Any]
@@ -37,14 +38,6 @@ SIGN = {"LONG": 1, "SHORT": -1, "FLAT": 0}
 DIRECTION_SIGN = {"LONG": 1, "SHORT": -1, "NEUTRAL": 0, "up": 1, "down": -1, "flat": 0}
 SHORT_HORIZON = "4h"
 LONG_HORIZON = "24h"
-DEFAULT_DESK = {
-    "max_stop_atr": 3.0,  # a stop wider than this many ATRs is vetoed
-    "stop_atr": 1.5,  # the stop the Risk Manager and CTO set, in ATRs
-    "min_reward_risk": 2.0,  # take-profit distance / stop distance
-    "max_leverage": 5.0,
-    "max_atr_pct": 0.03,  # 1 h ATR above 3 % of price: too wild to trade
-    "max_vol": 1.5,  # annualised realised vol above 150 %: too wild
-}
 
 
 # --- reading the data blocks ---------------------------------------------------------------

@@ -23,6 +23,7 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from agents import prompts
+from agents.desk_limits import desk_limits
 from agents.llm import prompt_hash
 from agents.roles import RoleSpec, Roster
 from agents.schemas import DecisionDraft, Interrupt, Outcome, Resolution, Review, Turn, TurnDraft
@@ -209,17 +210,14 @@ def memo_of(state: MeetingState) -> tuple[Memo, str]:
 
 
 def desk_for(ctx: MeetingContext) -> dict[str, float]:
-    """The desk's working numbers, inside the gate's limits (the Risk Manager is stricter)."""
+    """The desk's working numbers (``agents.desk_limits``), inside the gate's limits."""
     lim = ctx.limits()
-    stop = min(max(1.5, lim.min_stop_atr), lim.max_stop_atr)
-    return {
-        "max_stop_atr": min(3.0, lim.max_stop_atr),
-        "stop_atr": stop,
-        "min_reward_risk": max(2.0, lim.min_reward_risk),
-        "max_leverage": lim.leverage_cap,
-        "max_atr_pct": 0.03,
-        "max_vol": 1.5,
-    }
+    return desk_limits(
+        min_stop_atr=lim.min_stop_atr,
+        max_stop_atr=lim.max_stop_atr,
+        min_reward_risk=lim.min_reward_risk,
+        leverage_cap=lim.leverage_cap,
+    )
 
 
 def account_summary(exchange: Any) -> dict[str, Any]:
