@@ -51,7 +51,7 @@ from graph.services import (
 )
 from graph.state import MeetingState
 from graph.vetting import Vetting, carry_out, vet
-from memos.models import Memo
+from memos.models import F_NEWS_BIAS, F_PRICE, F_TREND, Memo
 from tools.hashing import git_commit
 from tools.paths import runs_dir
 from tools.timeutil import iso, parse_utc
@@ -320,7 +320,7 @@ def open_meeting(state: MeetingState, ctx: MeetingContext, services: MeetingServ
         account = account_summary(exchange)
     data = prompts.memo_data(memo)
     facts = {k: v["value"] for k, v in data["facts"].items()}
-    price, trend, bias = facts.get("market.price"), facts.get("tech.trend"), facts.get("news.bias")
+    price, trend, bias = facts.get(F_PRICE), facts.get(F_TREND), facts.get(F_NEWS_BIAS)
     return Step(
         update={
             "symbol": symbol,
