@@ -37,6 +37,7 @@ from graph.ailog import redact_obj, stage_for
 from graph.calls import Asked, Timings, ask, merge_usage, start_meter
 from graph.context import MeetingContext, coerce_context
 from graph.errors import MeetingFailed, failure_record
+from graph.messages import draft_message, interrupt_message, turn_message, turn_messages
 from graph.services import (
     ExchangeSync,
     MeetingServices,
@@ -391,7 +392,7 @@ def seat_turn(role: RoleSpec) -> NodeBody:
             revises=None,
         ).model_dump()
         return Step(
-            update={"turns": [turn], "usage": asked.usage},
+            update={"turns": [turn], "usage": asked.usage, "messages": [turn_message(turn)]},
             model=asked.model_id,
             input=_prompt_log(messages, memo.id),
             output=turn,
@@ -522,6 +523,7 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
             "abstained": gone,
             "usage": usage,
             "speculative": speculative,
+            "messages": [interrupt_message(p) for p in pending],
         },
         model=",".join(sorted({a["model"] for a in asked.values()})) or "none",
         input={"reviewers": asked, "budget_left": budgets.left(spent)},
@@ -668,6 +670,7 @@ def resolve(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
             "ended_by": ended or "",
             "abstained": gone,
             "usage": usage,
+            "messages": turn_messages(new_turns),
         },
         model=",".join(sorted(models)) or "none",
         input={"pending": pending, "prompts": prompts_log},
@@ -693,7 +696,12 @@ def chair_decides(role: RoleSpec) -> NodeBody:
             # asked concurrently with the review that ended the debate, with this very prompt
             out = DecisionDraft.model_validate(spec["draft"]).model_dump()
             return Step(
-                update={"draft": out, "draft_error": None, "speculative": None},
+                update={
+                    "draft": out,
+                    "draft_error": None,
+                    "speculative": None,
+                    "messages": [draft_message(role.id, out, revision=0)],
+                },
                 model=spec["model"],
                 input=_prompt_log(messages, memo.id),
                 output={"draft": out, "error": None, "revise": False, "asked_during_review": True},
@@ -714,6 +722,10 @@ def chair_decides(role: RoleSpec) -> NodeBody:
             update["chair_failed"] = "budget_exhausted" if g["kind"] == "skipped" else "abstained"
         drafted = draft.model_dump() if draft is not None else None
         update.update({"draft": drafted, "draft_error": err})
+        if drafted is not None:
+            update["messages"] = [
+                draft_message(role.id, drafted, revision=state.get("revisions", 0))
+            ]
         what = (
             f"{drafted['action']} ({drafted['confidence']})" if drafted else f"no decision: {err}"
         )
