@@ -5,7 +5,9 @@ often each kind changes a stance, the action and the executed plan, and the repl
 
 Windows (the shared data, imported into a temporary store unless ``AURAQUANT_HOME`` has one):
 - ``2023``: the 1m window (2023-03-17 .. 2023-05-01) hourly for BTC, ETH, SOL, ADA, DOGE;
-- ``history``: the 2017-2021 1h history every 4h for the eight symbols that have it.
+- ``history``: the 1h history every 4h for the eight symbols that have it, from 2020-09-01 (one
+  replay needs every symbol stored at its start: SOLUSDT's 1h bars begin 2020-08-11) to the end
+  of 2021.
 ``--quick``: three symbols, 2023-04-10 .. 04-14 hourly and 2021-10-01 .. 10-15 every 4h.
 
 Each window is one ``backtest.replay.run_replay``: the desk and the desk without debate
@@ -48,7 +50,7 @@ WINDOWS: dict[str, dict[str, Any]] = {
              "start": "2023-03-17T00:00:00Z", "end": "2023-05-01T00:00:00Z", "every": "1h"},
     "history": {"symbols": ("BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "ADAUSDT", "XRPUSDT",
                             "DOGEUSDT", "LTCUSDT"),
-                "start": "2017-01-01T00:00:00Z", "end": "2021-12-31T00:00:00Z", "every": "4h"},
+                "start": "2020-09-01T00:00:00Z", "end": "2021-12-31T00:00:00Z", "every": "4h"},
 }  # fmt: skip
 QUICK: dict[str, dict[str, Any]] = {
     "2023": {"symbols": ("BTCUSDT", "ETHUSDT", "SOLUSDT"),
