@@ -29,7 +29,26 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from agents.desk_limits import DEFAULT_DESK
 from agents.schemas import ASK_ONCE
+from memos.models import (
+    F_ATR,
+    F_ATR_PCT,
+    F_BTC_LEAD,
+    F_EMA_FAST,
+    F_EMA_SLOW,
+    F_MACD_HIST,
+    F_NEWS_BIAS,
+    F_NEWS_COUNT,
+    F_PRICE,
+    F_RESISTANCE,
+    F_RET_1H,
+    F_RET_24H,
+    F_RSI,
+    F_SUPPORT,
+    F_TREND,
+    F_VOL,
+)
 
 Data = Mapping[str, Any]
 
@@ -37,14 +56,6 @@ SIGN = {"LONG": 1, "SHORT": -1, "FLAT": 0}
 DIRECTION_SIGN = {"LONG": 1, "SHORT": -1, "NEUTRAL": 0, "up": 1, "down": -1, "flat": 0}
 SHORT_HORIZON = "4h"
 LONG_HORIZON = "24h"
-DEFAULT_DESK = {
-    "max_stop_atr": 3.0,  # a stop wider than this many ATRs is vetoed
-    "stop_atr": 1.5,  # the stop the Risk Manager and CTO set, in ATRs
-    "min_reward_risk": 2.0,  # take-profit distance / stop distance
-    "max_leverage": 5.0,
-    "max_atr_pct": 0.03,  # 1 h ATR above 3 % of price: too wild to trade
-    "max_vol": 1.5,  # annualised realised vol above 150 %: too wild
-}
 
 
 # --- reading the data blocks ---------------------------------------------------------------
@@ -100,9 +111,9 @@ def r(x: float | None, price: float | None) -> float | None:
 def trend_sign(memo: Data) -> tuple[int, float, list[str]]:
     """The trend's direction and strength from the trend signal, else the trend fact."""
     d, s = signal(memo, "trend")
-    ev = ["tech.trend", "tech.ema_20", "tech.ema_50"]
+    ev = [F_TREND, F_EMA_FAST, F_EMA_SLOW]
     if d == 0 and s == 0.0:
-        d = DIRECTION_SIGN.get(str(fact(memo, "tech.trend")), 0)
+        d = DIRECTION_SIGN.get(str(fact(memo, F_TREND)), 0)
         s = 0.5 if d else 0.0
     return d, s, [e for e in ev if fact(memo, e) is not None]
 
@@ -110,15 +121,11 @@ def trend_sign(memo: Data) -> tuple[int, float, list[str]]:
 def momentum_sign(memo: Data) -> tuple[float, list[str]]:
     """Momentum in [-1, 1]: the momentum signal, else MACD histogram and 1 h return."""
     d, s = signal(memo, "momentum")
-    ev = [
-        e
-        for e in ("tech.macd_hist", "tech.rsi_14", "market.return_1h")
-        if fact(memo, e) is not None
-    ]
+    ev = [e for e in (F_MACD_HIST, F_RSI, F_RET_1H) if fact(memo, e) is not None]
     if s:
         return d * s, ev
-    hist = num(memo, "tech.macd_hist") or 0.0
-    r1 = num(memo, "market.return_1h") or 0.0
+    hist = num(memo, F_MACD_HIST) or 0.0
+    r1 = num(memo, F_RET_1H) or 0.0
     return clip((math.copysign(0.5, hist) if hist else 0.0) + clip(r1 / 0.01, -0.5, 0.5), -1, 1), ev
 
 
@@ -132,19 +139,19 @@ def levels(side: str, price: float, atr: float, stop_atr: float, rr: float) -> t
 # --- opening views ----------------------------------------------------------------------
 def market_view(memo: Data, horizon: str | None = None) -> dict[str, Any]:
     parts: list[tuple[float, float, str]] = []  # (score, weight, fact id)
-    bias = num(memo, "news.bias")
+    bias = num(memo, F_NEWS_BIAS)
     if bias is not None:
-        parts.append((clip(bias, -1, 1), 1.0, "news.bias"))
+        parts.append((clip(bias, -1, 1), 1.0, F_NEWS_BIAS))
     else:
         d, s = signal(memo, "sentiment_bias")
         if s:
-            parts.append((d * s, 0.8, "news.bias"))
-    lead = num(memo, "corr.btc_lead_lag")
+            parts.append((d * s, 0.8, F_NEWS_BIAS))
+    lead = num(memo, F_BTC_LEAD)
     if lead is not None:
-        parts.append((clip(lead, -1, 1), 0.8, "corr.btc_lead_lag"))
-    ret24 = num(memo, "market.return_24h")
+        parts.append((clip(lead, -1, 1), 0.8, F_BTC_LEAD))
+    ret24 = num(memo, F_RET_24H)
     if ret24 is not None:
-        parts.append((clip(ret24 / 0.03, -1, 1), 0.6, "market.return_24h"))
+        parts.append((clip(ret24 / 0.03, -1, 1), 0.6, F_RET_24H))
     if not parts:
         return view(
             "FLAT",
@@ -156,10 +163,10 @@ def market_view(memo: Data, horizon: str | None = None) -> dict[str, Any]:
     score = sum(s * w for s, w, _ in parts) / sum(w for _, w, _ in parts)
     stance = stance_of(score, 0.12)
     # the horizon follows the reading that dominates: the 24 h regime, or news / BTC lead
-    regime = sum(abs(s) * w for s, w, fid in parts if fid == "market.return_24h")
-    fast = sum(abs(s) * w for s, w, fid in parts if fid != "market.return_24h")
+    regime = sum(abs(s) * w for s, w, fid in parts if fid == F_RET_24H)
+    fast = sum(abs(s) * w for s, w, fid in parts if fid != F_RET_24H)
     natural = LONG_HORIZON if regime > fast else SHORT_HORIZON
-    evidence = [fid for _, _, fid in parts if fid != "news.bias" or bias is not None]
+    evidence = [fid for _, _, fid in parts if fid != F_NEWS_BIAS or bias is not None]
     why = ", ".join(
         f"{fid}={_short(fact(memo, fid))}" for _, _, fid in parts if fact(memo, fid) is not None
     )
@@ -179,7 +186,7 @@ def technical_view(memo: Data, data: Data, horizon: str | None = None) -> dict[s
     short = (horizon or "") == SHORT_HORIZON
     wt, wm = (0.3, 0.7) if short else (0.6, 0.4)
     score = wt * d * max(s, 0.3 if d else 0.0) + wm * mom
-    rsi = num(memo, "tech.rsi_14")
+    rsi = num(memo, F_RSI)
     note = ""
     if rsi is not None and ((score > 0 and rsi > 75) or (score < 0 and rsi < 25)):
         score *= 0.5
@@ -191,20 +198,20 @@ def technical_view(memo: Data, data: Data, horizon: str | None = None) -> dict[s
         stance,
         conf,
         hz,
-        f"Trend {fact(memo, 'tech.trend')} (strength {s:.2f}), momentum {mom:+.2f}: score {score:+.2f}.{note}",
-        tev + mev + (["tech.rsi_14"] if note and "tech.rsi_14" not in mev else []),
+        f"Trend {fact(memo, F_TREND)} (strength {s:.2f}), momentum {mom:+.2f}: score {score:+.2f}.{note}",
+        tev + mev + ([F_RSI] if note and F_RSI not in mev else []),
     )
-    price, atr = num(memo, "market.price"), num(memo, "market.atr_14")
+    price, atr = num(memo, F_PRICE), num(memo, F_ATR)
     if stance != "FLAT" and price and atr:
         # a structure stop: just beyond the support (long) or resistance (short)
-        lvl = num(memo, "tech.support" if stance == "LONG" else "tech.resistance")
+        lvl = num(memo, F_SUPPORT if stance == "LONG" else F_RESISTANCE)
         sgn = SIGN[stance]
         if lvl is None or (price - lvl) * sgn <= 0.25 * atr:
             stop = price - sgn * 2.0 * atr
         else:
             stop = lvl - sgn * 0.25 * atr
         dist = abs(price - stop)
-        target = num(memo, "tech.resistance" if stance == "LONG" else "tech.support")
+        target = num(memo, F_RESISTANCE if stance == "LONG" else F_SUPPORT)
         rr = desk(data)["min_reward_risk"]
         tp = (
             target
@@ -213,25 +220,19 @@ def technical_view(memo: Data, data: Data, horizon: str | None = None) -> dict[s
         )
         out.update(entry=r(price, price), stop_loss=r(stop, price), take_profit=r(tp, price))
         out["evidence"] += [
-            e
-            for e in ("market.price", "market.atr_14", "tech.support", "tech.resistance")
-            if fact(memo, e) is not None
+            e for e in (F_PRICE, F_ATR, F_SUPPORT, F_RESISTANCE) if fact(memo, e) is not None
         ]
     return out
 
 
 def risk_view(memo: Data, data: Data, turns: list[Data]) -> dict[str, Any]:
     dk = desk(data)
-    price, atr = num(memo, "market.price"), num(memo, "market.atr_14")
-    atr_pct = num(memo, "market.atr_pct") or ((atr / price) if atr and price else None)
-    vol = num(memo, "market.realized_vol_24h")
+    price, atr = num(memo, F_PRICE), num(memo, F_ATR)
+    atr_pct = num(memo, F_ATR_PCT) or ((atr / price) if atr and price else None)
+    vol = num(memo, F_VOL)
     account = data.get("account") or {}
     symbol = memo.get("symbol")
-    ev = [
-        e
-        for e in ("market.atr_14", "market.atr_pct", "market.realized_vol_24h")
-        if fact(memo, e) is not None
-    ]
+    ev = [e for e in (F_ATR, F_ATR_PCT, F_VOL) if fact(memo, e) is not None]
     if price is None or atr is None:
         return view(
             "FLAT", 0.8, SHORT_HORIZON, "No price or ATR in the memo: risk cannot be sized.", ev
@@ -275,7 +276,7 @@ def risk_view(memo: Data, data: Data, turns: list[Data]) -> dict[str, Any]:
         SHORT_HORIZON,
         f"Analysts net {score:+.2f}; ATR {atr_pct or 0:.2%} of price allows a {dk['stop_atr']:.1f} ATR stop and "
         f"{dk['min_reward_risk']:.1f}R target; equity {account.get('equity', 'n/a')}.",
-        [*ev, "market.price"],
+        [*ev, F_PRICE],
     )
     out.update(entry=r(price, price), stop_loss=r(stop, price), take_profit=r(tp, price))
     return out
@@ -286,7 +287,7 @@ def advocate_view(memo: Data, data: Data, side: str) -> dict[str, Any]:
     sgn = SIGN[side]
     d, s, tev = trend_sign(memo)
     mom, mev = momentum_sign(memo)
-    bias = num(memo, "news.bias") or 0.0
+    bias = num(memo, F_NEWS_BIAS) or 0.0
     support = max(0.0, sgn * d * s) + max(0.0, sgn * mom) + max(0.0, sgn * bias)
     if support < 0.2:
         return view(
@@ -303,7 +304,7 @@ def advocate_view(memo: Data, data: Data, side: str) -> dict[str, Any]:
         f"The {side.lower()} case: trend, momentum and news add to {support:.2f}.",
         tev + mev,
     )
-    price, atr = num(memo, "market.price"), num(memo, "market.atr_14")
+    price, atr = num(memo, F_PRICE), num(memo, F_ATR)
     if price and atr:
         dk = desk(data)
         stop, tp = levels(side, price, atr, dk["stop_atr"], dk["min_reward_risk"])
@@ -367,7 +368,7 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
     may = set(data.get("may_raise") or [])
     turns = [t for t in _latest(list(data.get("turns") or [])) if t["role"] != me]
     dk = desk(data)
-    atr = num(memo, "market.atr_14")
+    atr = num(memo, F_ATR)
     found: list[dict[str, Any]] = []
 
     def raise_(kind: str, target: Data, text: str, evidence: list[str], proposal: str = "") -> None:
@@ -401,13 +402,13 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
                 raise_(
                     "counterevidence",
                     t,
-                    f"{t['stance']} is against the {fact(memo, 'tech.trend')} trend (strength {s:.2f}).",
+                    f"{t['stance']} is against the {fact(memo, F_TREND)} trend (strength {s:.2f}).",
                     ev,
                 )
     if lens == "market":
-        bias = num(memo, "news.bias")
-        lead = num(memo, "corr.btc_lead_lag")
-        ret24 = num(memo, "market.return_24h")
+        bias = num(memo, F_NEWS_BIAS)
+        lead = num(memo, F_BTC_LEAD)
+        ret24 = num(memo, F_RET_24H)
         for t in turns:
             sg = SIGN[t["stance"]]
             if bias is not None and abs(bias) >= 0.3 and sg == -math.copysign(1, bias):
@@ -415,21 +416,21 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
                     "counterevidence",
                     t,
                     f"{t['stance']} fights a news bias of {bias:+.2f}.",
-                    ["news.bias"],
+                    [F_NEWS_BIAS],
                 )
             elif lead is not None and abs(lead) >= 0.3 and sg == -math.copysign(1, lead):
                 raise_(
                     "counterevidence",
                     t,
                     f"{t['stance']} fights the BTC lead of {lead:+.2f}.",
-                    ["corr.btc_lead_lag"],
+                    [F_BTC_LEAD],
                 )
             elif ret24 is not None and abs(ret24) >= 0.03 and sg == -math.copysign(1, ret24):
                 raise_(
                     "counterevidence",
                     t,
                     f"{t['stance']} fights a 24h move of {ret24:+.1%}.",
-                    ["market.return_24h"],
+                    [F_RET_24H],
                 )
     if lens == "risk":
         for t in turns:
@@ -442,7 +443,7 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
                     "veto_to_revise",
                     t,
                     f"Stop {stop} is on the wrong side of entry {entry}.",
-                    ["market.price"],
+                    [F_PRICE],
                     f"stop_atr={dk['stop_atr']}",
                 )
             elif dist > dk["max_stop_atr"] * atr:
@@ -450,14 +451,14 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
                     "veto_to_revise",
                     t,
                     f"Stop {stop} is {dist / atr:.1f} ATR away; the risk allows at most {dk['max_stop_atr']:.1f} ATR.",
-                    ["market.atr_14", "market.price"],
+                    [F_ATR, F_PRICE],
                     f"stop_atr={dk['stop_atr']}",
                 )
-        count = num(memo, "news.count_24h")
+        count = num(memo, F_NEWS_COUNT)
         for t in turns:
             if (
                 t["stance"] != "FLAT"
-                and "news.bias" in t.get("evidence", [])
+                and F_NEWS_BIAS in t.get("evidence", [])
                 and count is not None
                 and count < 5
             ):
@@ -465,7 +466,7 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
                     "clarify",
                     t,
                     f"Your sentiment rests on {count:.0f} headline(s) in 24h. How much of your view is news?",
-                    ["news.count_24h", "news.bias"],
+                    [F_NEWS_COUNT, F_NEWS_BIAS],
                 )
         owner = {"news": "market", "correlation": "market"}
         for uid, u in unknowns.items():
@@ -520,7 +521,7 @@ def review(seat: Data, data: Data) -> list[dict[str, Any]]:
                         "veto_to_revise",
                         t,
                         f"Take-profit {tp} pays {reward / risk:.2f}R; the desk wants {dk['min_reward_risk']:.1f}R.",
-                        ["market.price"],
+                        [F_PRICE],
                         f"min_reward_risk={dk['min_reward_risk']}",
                     )
     return found
@@ -552,7 +553,7 @@ def resolve(seat: Data, data: Data) -> dict[str, Any]:
         for k in ("stance", "confidence", "horizon", "entry", "stop_loss", "take_profit")
     }
     kind, lens = intr["kind"], seat["lens"]
-    price, atr = num(memo, "market.price"), num(memo, "market.atr_14")
+    price, atr = num(memo, F_PRICE), num(memo, F_ATR)
     dk = desk(data)
     if kind == "veto_to_revise" and own["stance"] != "FLAT" and price and atr:
         stop, tp = levels(own["stance"], price, atr, dk["stop_atr"], dk["min_reward_risk"])
@@ -565,7 +566,7 @@ def resolve(seat: Data, data: Data) -> dict[str, Any]:
         return resolution(
             "revised",
             f"Revised: stop {dk['stop_atr']:.1f} ATR away at {new['stop_loss']}, target {dk['min_reward_risk']:.1f}R at {new['take_profit']}.",
-            ["market.atr_14", "market.price"],
+            [F_ATR, F_PRICE],
             new,
         )
     if kind == "counterevidence":
@@ -610,14 +611,14 @@ def resolve(seat: Data, data: Data) -> dict[str, Any]:
     # clarify (and anything else): answer from the memo (a look-up), changing the view only when
     # the answer shows the view leaned on thin evidence
     asked = intr.get("evidence") or []
-    if "news.count_24h" in asked and "news.bias" in (own.get("evidence") or []):
-        count, bias = num(memo, "news.count_24h"), num(memo, "news.bias")
+    if F_NEWS_COUNT in asked and F_NEWS_BIAS in (own.get("evidence") or []):
+        count, bias = num(memo, F_NEWS_COUNT), num(memo, F_NEWS_BIAS)
         if count is not None and count < 5 and own["stance"] != "FLAT":
             conf = round(max(0.0, float(own["confidence"]) - 0.1), 4)
             return resolution(
                 "revised",
                 f"Looked up: {count:.0f} headline(s) in 24h, bias {bias}. Thin, so I cut my confidence to {conf:.2f}.",
-                ["news.count_24h", "news.bias"],
+                [F_NEWS_COUNT, F_NEWS_BIAS],
                 {**keep, "confidence": conf},
             )
     unknown = [a for a in asked if a in memo.get("unknowns", {})]
@@ -666,7 +667,7 @@ def decide(seat: Data, data: Data) -> dict[str, Any]:
     )
     action = stance_of(score, 0.15)
     risk = next((t for t in turns if t["role"] == data.get("risk_role")), None)
-    price, atr = num(memo, "market.price"), num(memo, "market.atr_14")
+    price, atr = num(memo, F_PRICE), num(memo, F_ATR)
     votes = ", ".join(
         "{} {} {:.2f}".format(t["role"], t["stance"], float(t["confidence"])) for t in turns
     )
@@ -707,6 +708,6 @@ def decide(seat: Data, data: Data) -> dict[str, Any]:
         "horizon": horizons[0] if horizons else SHORT_HORIZON, "leverage": leverage,
         "main_path": f"{action} at market near {r(price, price)}, stop {r(stop, price)} ({dk['stop_atr']:.1f} ATR), target {r(tp, price)} ({dk['min_reward_risk']:.1f}R).",
         "backup_path": "If the stop is hit, stand aside until trend and momentum agree again.",
-        "triggers": ["close beyond the stop", "tech.trend flips", "news.bias flips sign"],
+        "triggers": ["close beyond the stop", f"{F_TREND} flips", f"{F_NEWS_BIAS} flips sign"],
         "rationale": f"{action}: {reasons}.", "dissent": dissent,
     }  # fmt: skip

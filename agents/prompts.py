@@ -20,7 +20,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agents.roles import RoleSpec
-from memos.models import Memo
+from memos.models import F_NEWS_TOP, Memo
 
 PROMPT_VERSION = 3
 
@@ -108,7 +108,7 @@ def memo_data(memo: Memo) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     headlines: list[dict[str, Any]] = []
     for f in memo.facts:
-        if f.id.startswith("news.top_"):
+        if f.id.startswith(F_NEWS_TOP.removesuffix("{i}")):
             headlines.append({"id": f.id, "score": f.value, "untrusted_text": f.text})
         else:
             facts[f.id] = {"value": f.value, "text": f.text}

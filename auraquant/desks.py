@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +33,7 @@ def desk_snapshot_store(name: str) -> VersionedStore:
     check_desk_name(name)
     url = get_settings().redis_url
     if url:
-        key = os.environ.get("AURAQUANT_EXCHANGE_REDIS_KEY") or REDIS_KEY
+        key = get_settings().exchange_redis_key or REDIS_KEY
         return RedisSnapshot(url, key if name == DEFAULT_DESK else f"{key}:{name}")
     base = home_dir() / "exchange"
     return JsonFileSnapshot(

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     data: Path | None = Field(default=None, validation_alias="AURAQUANT_DATA")
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    exchange_redis_key: str = Field(
+        default="auraquant:exchange:state", validation_alias="AURAQUANT_EXCHANGE_REDIS_KEY"
+    )
     model: str = Field(default="offline", validation_alias="AURAQUANT_MODEL")
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")

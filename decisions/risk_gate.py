@@ -8,6 +8,9 @@ every change leaves a :class:`Clamp` with before and after.
 
 Rules (id: pass / clamp / deny):
 
+- ``R00_position_open``, ``R00_clock``, ``R00_market``, ``R00_p_win`` (``decisions.preconditions``,
+  inputs in :class:`GateInputs`): run first; any failure denies with the R00 reasons alone.
+
 - ``R01_symbol_allowed``: symbol in the allow-list and equal to the snapshot's; else deny.
 - ``R02_action``: LONG or SHORT; FLAT is denied with the reason ``no trade``.
 - ``R03_confidence``: confidence >= ``min_confidence``; else deny.
@@ -50,6 +53,7 @@ from decisions.account import AccountState
 from decisions.circuit_breaker import breaker_reasons
 from decisions.limits import RiskLimits
 from decisions.market import MarketSnapshot
+from decisions.preconditions import GateInputs, precondition_failures
 from decisions.schema import Clamp, Decision, GateReason, GateResult, Verdict
 from exchange.types import OrderPlan, OrderType, Side
 
@@ -132,9 +136,22 @@ class _Trail:
 
 
 def risk_gate(
-    decision: Decision, market: MarketSnapshot, account: AccountState, limits: RiskLimits
+    decision: Decision,
+    market: MarketSnapshot | None,
+    account: AccountState,
+    limits: RiskLimits,
+    inputs: GateInputs | None = None,
 ) -> GateResult:
-    """Judge one decision against the limits: APPROVED, CLAMPED (with every clamp) or DENIED."""
+    """Judge one decision against the limits: APPROVED, CLAMPED (with every clamp) or DENIED.
+
+    ``market`` is None when the memo had no usable price / ATR (``R00_market`` denies)."""
+    pre = inputs if inputs is not None else GateInputs()
+    if market is None and not pre.market_missing:
+        pre = pre.model_copy(update={"market_missing": True})
+    blocked = precondition_failures(pre, limits)
+    if blocked:
+        return GateResult(verdict="DENIED", reasons=blocked, clamps=[], plan=None)
+    assert market is not None  # R00_market denied a missing snapshot
     t = _Trail()
     if decision.action == "FLAT":
         t.fail("R02_action", "no trade")

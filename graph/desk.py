@@ -36,7 +36,7 @@ from exchange.closing import close_position, open_position
 from graph.ailog import AILogWriter, Stage
 from graph.cycle import SymbolCycle, begin_meeting
 from graph.vetting import Vetting, carry_out, vet
-from memos.models import Memo
+from memos.models import F_ATR, F_PRICE, Memo
 from tools.timeutil import iso, parse_utc
 
 DESK_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -70,8 +70,8 @@ def meeting_extra(
         stances[t["role"]] = {"stance": t["stance"], "confidence": t["confidence"]}
     return {
         "memo_id": (memo or {}).get("id"),
-        "price": facts.get("market.price"),
-        "atr": facts.get("market.atr_14"),
+        "price": facts.get(F_PRICE),
+        "atr": facts.get(F_ATR),
         "stances": dict(sorted(stances.items())),
         "interrupts": [
             {"kind": i["kind"], "by": i["by"], "status": i.get("status")} for i in interrupts

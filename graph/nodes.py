@@ -23,6 +23,7 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from agents import prompts
+from agents.desk_limits import desk_limits
 from agents.llm import prompt_hash
 from agents.roles import RoleSpec, Roster
 from agents.schemas import DecisionDraft, Interrupt, Outcome, Resolution, Review, Turn, TurnDraft
@@ -36,6 +37,7 @@ from graph.ailog import redact_obj, stage_for
 from graph.calls import Asked, Timings, ask, merge_usage, start_meter
 from graph.context import MeetingContext, coerce_context
 from graph.errors import MeetingFailed, failure_record
+from graph.messages import draft_message, interrupt_message, turn_message, turn_messages
 from graph.services import (
     ExchangeSync,
     MeetingServices,
@@ -50,7 +52,7 @@ from graph.services import (
 )
 from graph.state import MeetingState
 from graph.vetting import Vetting, carry_out, vet
-from memos.models import Memo
+from memos.models import F_NEWS_BIAS, F_PRICE, F_TREND, Memo
 from tools.hashing import git_commit
 from tools.paths import runs_dir
 from tools.timeutil import iso, parse_utc
@@ -209,17 +211,14 @@ def memo_of(state: MeetingState) -> tuple[Memo, str]:
 
 
 def desk_for(ctx: MeetingContext) -> dict[str, float]:
-    """The desk's working numbers, inside the gate's limits (the Risk Manager is stricter)."""
+    """The desk's working numbers (``agents.desk_limits``), inside the gate's limits."""
     lim = ctx.limits()
-    stop = min(max(1.5, lim.min_stop_atr), lim.max_stop_atr)
-    return {
-        "max_stop_atr": min(3.0, lim.max_stop_atr),
-        "stop_atr": stop,
-        "min_reward_risk": max(2.0, lim.min_reward_risk),
-        "max_leverage": lim.leverage_cap,
-        "max_atr_pct": 0.03,
-        "max_vol": 1.5,
-    }
+    return desk_limits(
+        min_stop_atr=lim.min_stop_atr,
+        max_stop_atr=lim.max_stop_atr,
+        min_reward_risk=lim.min_reward_risk,
+        leverage_cap=lim.leverage_cap,
+    )
 
 
 def account_summary(exchange: Any) -> dict[str, Any]:
@@ -322,7 +321,7 @@ def open_meeting(state: MeetingState, ctx: MeetingContext, services: MeetingServ
         account = account_summary(exchange)
     data = prompts.memo_data(memo)
     facts = {k: v["value"] for k, v in data["facts"].items()}
-    price, trend, bias = facts.get("market.price"), facts.get("tech.trend"), facts.get("news.bias")
+    price, trend, bias = facts.get(F_PRICE), facts.get(F_TREND), facts.get(F_NEWS_BIAS)
     return Step(
         update={
             "symbol": symbol,
@@ -393,7 +392,7 @@ def seat_turn(role: RoleSpec) -> NodeBody:
             revises=None,
         ).model_dump()
         return Step(
-            update={"turns": [turn], "usage": asked.usage},
+            update={"turns": [turn], "usage": asked.usage, "messages": [turn_message(turn)]},
             model=asked.model_id,
             input=_prompt_log(messages, memo.id),
             output=turn,
@@ -524,6 +523,7 @@ def review(state: MeetingState, ctx: MeetingContext, services: MeetingServices) 
             "abstained": gone,
             "usage": usage,
             "speculative": speculative,
+            "messages": [interrupt_message(p) for p in pending],
         },
         model=",".join(sorted({a["model"] for a in asked.values()})) or "none",
         input={"reviewers": asked, "budget_left": budgets.left(spent)},
@@ -670,6 +670,7 @@ def resolve(state: MeetingState, ctx: MeetingContext, services: MeetingServices)
             "ended_by": ended or "",
             "abstained": gone,
             "usage": usage,
+            "messages": turn_messages(new_turns),
         },
         model=",".join(sorted(models)) or "none",
         input={"pending": pending, "prompts": prompts_log},
@@ -695,7 +696,12 @@ def chair_decides(role: RoleSpec) -> NodeBody:
             # asked concurrently with the review that ended the debate, with this very prompt
             out = DecisionDraft.model_validate(spec["draft"]).model_dump()
             return Step(
-                update={"draft": out, "draft_error": None, "speculative": None},
+                update={
+                    "draft": out,
+                    "draft_error": None,
+                    "speculative": None,
+                    "messages": [draft_message(role.id, out, revision=0)],
+                },
                 model=spec["model"],
                 input=_prompt_log(messages, memo.id),
                 output={"draft": out, "error": None, "revise": False, "asked_during_review": True},
@@ -716,6 +722,10 @@ def chair_decides(role: RoleSpec) -> NodeBody:
             update["chair_failed"] = "budget_exhausted" if g["kind"] == "skipped" else "abstained"
         drafted = draft.model_dump() if draft is not None else None
         update.update({"draft": drafted, "draft_error": err})
+        if drafted is not None:
+            update["messages"] = [
+                draft_message(role.id, drafted, revision=state.get("revisions", 0))
+            ]
         what = (
             f"{drafted['action']} ({drafted['confidence']})" if drafted else f"no decision: {err}"
         )

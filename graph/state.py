@@ -1,4 +1,6 @@
-"""The meeting's state: plain JSON data (so it checkpoints and shows in ``langgraph dev``).
+"""The meeting's state: plain JSON data (so it checkpoints and shows in ``langgraph dev``), and a
+``messages`` list of LangChain messages (``graph.messages``) a person reads turn by turn.
+``typing_extensions.TypedDict`` so ``langgraph dev`` can build the input form from it.
 
 Models (memo, turns, interrupts, decision, gate result) are stored as their JSON dumps; the
 services that read the world (market data, the exchange, the AI-log writer) are never in
@@ -8,7 +10,11 @@ state — they come from the runtime context (``graph.context``).
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
 
 
 def _sum_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
@@ -59,6 +65,8 @@ class MeetingState(InputState, total=False):
     chair_failed: str | None  # "abstained" | "budget_exhausted" when the chair gave no draft
     speculative: dict[str, Any] | None  # the chair's draft asked during the last review
     status: str  # done | model_unavailable | budget_exhausted (a failure raises, see errors)
+    # what each seat said, readable turn by turn in Studio (AIMessage, name = the seat's role id)
+    messages: Annotated[list[AnyMessage], add_messages]
 
 
 MEETING_BUDGET_KEY = "__meeting__"

@@ -4,9 +4,10 @@ Both the meeting graph's ``gate`` / ``execute`` nodes and the desk's replay loop
 functions, so a decision is vetted and carried out by the same rules however the meeting ran.
 
 - ``vet``: with a position open on the symbol the decision is a *manage* question (hold / close
-  / tighten, ``decisions.manage``) and the gate denies a second entry (``R00_position_open``);
-  otherwise the pre-gate blockers (``R00_clock``, ``R00_market``) and the risk gate decide, with
-  the desk's breaker state so R04 and R05 see the desk's history.
+  / tighten, ``decisions.manage``); the risk gate decides, its R00 rules
+  (``decisions.preconditions``: ``R00_position_open``, ``R00_clock``, ``R00_market``,
+  ``R00_p_win``) fed from the memo and the desk, with the desk's breaker state so R04 and R05 see
+  the desk's history.
 - ``carry_out``: place the gate's bracket, or close / tighten the position, or nothing on a dry
   run; a stale working entry is cancelled before a new one is placed.
 """
@@ -22,13 +23,12 @@ from decisions.circuit_breaker import BreakerState
 from decisions.limits import RiskLimits
 from decisions.manage import ManagePlan, manage_position
 from decisions.market import MarketSnapshot
+from decisions.preconditions import GateInputs, OpenPosition
 from decisions.risk_gate import risk_gate
-from decisions.schema import Decision, GateReason, GateResult
+from decisions.schema import Decision, GateResult
 from exchange.closing import close_position, open_position, tighten_stop, working_stop
 from exchange.executor import ExecutionReport, execute_gate_result
-from memos.models import U_STALE, Memo
-
-POSITION_OPEN = "R00_position_open"
+from memos.models import F_ATR, F_PRICE, U_STALE, Memo
 
 
 @dataclass(frozen=True)
@@ -40,40 +40,25 @@ class Vetting:
     manage: ManagePlan | None = None
 
 
-def market_blockers(memo: Memo, past: bool, clock_note: str) -> list[GateReason]:
-    """Why no order may be sized at all, before the gate: the exchange is already past the
-    meeting (an order would land in its future), or the memo has no usable or no fresh price."""
-    out: list[GateReason] = []
-    if past:
-        out.append(GateReason(rule="R00_clock", message=clock_note, passed=False))
-    price, atr = memo.value("market.price"), memo.value("market.atr_14")
-    if price is None or atr is None or price <= 0 or atr <= 0:
-        out.append(
-            GateReason(rule="R00_market", message=f"no price/ATR in memo {memo.id}", passed=False)
-        )
-    for u in memo.unknowns:
-        if u.id == U_STALE:
-            out.append(
-                GateReason(
-                    rule="R00_market",
-                    message=f"stale data in memo {memo.id} ({u.text}); no order is sized on "
-                    "a stale price",
-                    passed=False,
-                )
-            )
-    return out
-
-
-def p_win_blockers(p_win: float | None, limits: RiskLimits) -> list[GateReason]:
-    """``R00_p_win``: with ``limits.min_p_win`` set, an entry needs the review loop's P(win)
-    estimate at or above it (no estimate: denied, the check fails closed)."""
-    if limits.min_p_win is None:
-        return []
-    if p_win is None or p_win < limits.min_p_win:
-        got = "no estimate" if p_win is None else f"{p_win:.3f}"
-        return [GateReason(rule="R00_p_win", message=f"P(win) {got} < minimum "
-                           f"{limits.min_p_win:g}", passed=False)]  # fmt: skip
-    return []
+def gate_inputs(
+    memo: Memo,
+    *,
+    past: bool = False,
+    clock_note: str = "",
+    p_win: float | None = None,
+    open_position: OpenPosition | None = None,
+) -> GateInputs:
+    """The R00 rules' inputs (``decisions.preconditions``) read from the memo and the desk."""
+    price, atr = memo.value(F_PRICE), memo.value(F_ATR)
+    return GateInputs(
+        memo_id=memo.id,
+        market_missing=price is None or atr is None or price <= 0 or atr <= 0,
+        stale=tuple(u.text for u in memo.unknowns if u.id == U_STALE),
+        exchange_past=past,
+        clock_note=clock_note,
+        p_win=p_win,
+        open_position=open_position,
+    )
 
 
 def vet(
@@ -89,44 +74,39 @@ def vet(
     opened_at: datetime | None = None,
     p_win: float | None = None,
 ) -> Vetting:
-    """The decision against the account: a manage plan over an open position, else the gate."""
+    """The decision against the account: a manage plan over an open position, else the gate
+    (whose R00 rules deny a second entry, a past exchange clock, a missing or stale price)."""
     account = account_state_from_exchange(exchange, breaker=breaker, limits=limits, at=at)
     acc = account.model_dump(mode="json")
     pos = open_position(exchange, decision.symbol)
+    plan: ManagePlan | None = None
+    held: OpenPosition | None = None
     if pos is not None:
         stop = working_stop(exchange, decision.symbol, pos.quantity)
         plan = manage_position(
             decision,
             quantity=pos.quantity,
             current_stop=None if stop is None else stop.request.trigger_price,
-            price=float(memo.value("market.price") or pos.entry_price),
-            atr=float(memo.value("market.atr_14") or 0.0),
+            price=float(memo.value(F_PRICE) or pos.entry_price),
+            atr=float(memo.value(F_ATR) or 0.0),
             opened_at=opened_at,
             at=at,
             limits=limits,
         )
-        reason = GateReason(
-            rule=POSITION_OPEN,
-            message=f"{decision.symbol} position {pos.quantity:g} open: no second entry; "
-            f"manage it ({plan.action}: {plan.reason})",
-            passed=False,
+        held = OpenPosition(
+            symbol=decision.symbol,
+            quantity=pos.quantity,
+            manage_note=f"{plan.action}: {plan.reason}",
         )
-        denied = GateResult(verdict="DENIED", reasons=[reason], clamps=[], plan=None)
-        return Vetting(gate=denied, account=acc, manage=plan)
-    blockers = market_blockers(memo, past, clock_note) + p_win_blockers(p_win, limits)
-    if blockers:
-        return Vetting(
-            gate=GateResult(verdict="DENIED", reasons=blockers, clamps=[], plan=None), account=acc
-        )
-    market = MarketSnapshot.model_validate(
-        {
-            "symbol": memo.symbol,
-            "at": memo.at,
-            "price": memo.value("market.price"),
-            "atr": memo.value("market.atr_14"),
-        }
-    )  # qty step and tick default from the symbol's contract spec
-    return Vetting(gate=risk_gate(decision, market, account, limits), account=acc)
+    inputs = gate_inputs(memo, past=past, clock_note=clock_note, p_win=p_win, open_position=held)
+    market = None
+    if not inputs.market_missing:
+        market = MarketSnapshot.model_validate(
+            {"symbol": memo.symbol, "at": memo.at, "price": memo.value(F_PRICE),
+             "atr": memo.value(F_ATR)}
+        )  # fmt: skip  # qty step and tick default from the symbol's contract spec
+    gate = risk_gate(decision, market, account, limits, inputs)
+    return Vetting(gate=gate, account=acc, manage=plan)
 
 
 def cancel_stale_entries(exchange: Any, symbol: str) -> list[str]:

@@ -7,7 +7,6 @@ these commands and a running ``serve`` share the state without losing an order.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import pandas as pd
@@ -49,7 +48,7 @@ def snapshot_store() -> VersionedStore:
     ``auraquant:exchange:state``), else ``$AURAQUANT_HOME/exchange/state.json``."""
     url = get_settings().redis_url
     if url:
-        return RedisSnapshot(url, os.environ.get("AURAQUANT_EXCHANGE_REDIS_KEY") or REDIS_KEY)
+        return RedisSnapshot(url, get_settings().exchange_redis_key or REDIS_KEY)
     return JsonFileSnapshot(home_dir() / "exchange" / "state.json")
 
 

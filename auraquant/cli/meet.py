@@ -12,7 +12,6 @@ journal records the meeting as decided, before that bar.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -31,6 +30,7 @@ from auraquant.cli.common import (
     parse_symbol_option,
     parse_time_option,
 )
+from auraquant.settings import get_settings
 from tools.paths import home_dir
 from tools.timeutil import iso
 
@@ -42,7 +42,7 @@ def checkpointed_graph() -> Iterator[Any]:
     """The meeting graph with a durable checkpointer (Postgres if DATABASE_URL, else SQLite)."""
     from graph.meeting import build_meeting_graph
 
-    url = os.environ.get("DATABASE_URL")
+    url = get_settings().database_url
     if url:
         from langgraph.checkpoint.postgres import PostgresSaver
 

@@ -79,4 +79,12 @@ def test_gate_takes_no_memo_and_no_text() -> None:
         "market",
         "account",
         "limits",
+        "inputs",
     ]
+    # the R00 rules' inputs are flags, numbers and the desk's own notes: no memo, no model text
+    from decisions.preconditions import GateInputs
+
+    assert set(GateInputs.model_fields) == {
+        "memo_id", "market_missing", "stale", "exchange_past", "clock_note", "p_win",
+        "open_position",
+    }  # fmt: skip

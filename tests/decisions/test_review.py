@@ -109,12 +109,13 @@ def test_weights_use_an_outcome_only_once_it_is_known() -> None:
 
 def test_the_gate_may_require_a_minimum_p_win_and_fails_closed() -> None:
     from decisions.limits import RiskLimits
-    from graph.vetting import p_win_blockers
+    from decisions.preconditions import r00_p_win
 
-    assert p_win_blockers(0.1, RiskLimits()) == []  # off by default
+    assert r00_p_win(0.1, RiskLimits()) is None  # off by default
     on = RiskLimits(min_p_win=0.55)
-    assert p_win_blockers(0.6, on) == []
-    [low] = p_win_blockers(0.5, on)
+    assert r00_p_win(0.6, on) is None
+    low = r00_p_win(0.5, on)
+    assert low is not None
     assert low.rule == "R00_p_win" and low.message == "P(win) 0.500 < minimum 0.55"
-    [none] = p_win_blockers(None, on)
-    assert none.message == "P(win) no estimate < minimum 0.55"
+    none = r00_p_win(None, on)
+    assert none is not None and none.message == "P(win) no estimate < minimum 0.55"
