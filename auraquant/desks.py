@@ -25,15 +25,13 @@ from graph.desk import DEFAULT_DESK, Desk, DeskError, check_desk_name
 from graph.services import AILOGS
 from tools.paths import home_dir, runs_dir
 
-REDIS_KEY = "auraquant:exchange:state"
-
 
 def desk_snapshot_store(name: str) -> VersionedStore:
     """The desk's exchange snapshot (see the module docstring)."""
     check_desk_name(name)
     url = get_settings().redis_url
     if url:
-        key = get_settings().exchange_redis_key or REDIS_KEY
+        key = get_settings().exchange_redis_key
         return RedisSnapshot(url, key if name == DEFAULT_DESK else f"{key}:{name}")
     base = home_dir() / "exchange"
     return JsonFileSnapshot(

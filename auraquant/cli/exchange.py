@@ -15,20 +15,17 @@ from pydantic import ValidationError
 
 from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
 from auraquant.cli.exchange_tables import fills_table, order_table, positions_table, show
-from auraquant.settings import get_settings
 from exchange.clock import advance as advance_clock
 from exchange.clock import bars_from
 from exchange.errors import ExchangeError
 from exchange.snapshot import (
-    JsonFileSnapshot,
-    RedisSnapshot,
     SnapshotConflict,
     VersionedStore,
     transact,
 )
 from exchange.types import OrderRequest, OrderType, Side
 from exchange.virtual import VirtualExchange
-from tools.paths import home_dir, store_dir
+from tools.paths import store_dir
 from tools.timeutil import iso
 
 app = typer.Typer(
@@ -38,7 +35,6 @@ app = typer.Typer(
 order_app = typer.Typer(help="Place, modify, cancel and list orders.", no_args_is_help=True)
 app.add_typer(order_app, name="order")
 
-REDIS_KEY = "auraquant:exchange:state"
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
 WideOpt = Annotated[bool, typer.Option("--wide", help="more columns (wider than 80)")]
 
@@ -46,10 +42,10 @@ WideOpt = Annotated[bool, typer.Option("--wide", help="more columns (wider than 
 def snapshot_store() -> VersionedStore:
     """Redis when ``REDIS_URL`` is set (key ``$AURAQUANT_EXCHANGE_REDIS_KEY``, default
     ``auraquant:exchange:state``), else ``$AURAQUANT_HOME/exchange/state.json``."""
-    url = get_settings().redis_url
-    if url:
-        return RedisSnapshot(url, get_settings().exchange_redis_key or REDIS_KEY)
-    return JsonFileSnapshot(home_dir() / "exchange" / "state.json")
+    from auraquant.desks import desk_snapshot_store
+    from graph.desk import DEFAULT_DESK
+
+    return desk_snapshot_store(DEFAULT_DESK)  # the default desk's account, defined once
 
 
 def _dump(obj: Any) -> Any:
