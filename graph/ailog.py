@@ -217,8 +217,13 @@ class AILogCollector(AILogWriter):
             **dict(kwargs.get("extra") or {}),
         }
         clean = redact_obj(json.loads(json.dumps(record, default=str)), self.secrets)
-        self.records.append(clean)
+        with self._lock:  # parallel seats write at once
+            self.keep(clean)
         return record
+
+    def keep(self, clean: dict[str, Any]) -> None:
+        """Keep one redacted record (called under the lock, so records are kept whole and once)."""
+        self.records.append(clean)
 
 
 class AILogRegistry:

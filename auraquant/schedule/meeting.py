@@ -72,13 +72,15 @@ class StagedCollector(AILogCollector):
     def write(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         for hook in hooks.BEFORE_RECORD:
             hook(dict(kwargs))
-        n = len(self.records)
-        out = super().write(**kwargs)
+        return super().write(**kwargs)
+
+    def keep(self, clean: dict[str, Any]) -> None:
+        """Keep the record and stage it in the file, both under the collector's lock: parallel
+        seats (the two analysts) must not stage each other's record twice."""
+        super().keep(clean)
         with self.stage_path.open("a", encoding="utf-8") as f:
-            for rec in self.records[n:]:
-                f.write(json.dumps(rec, sort_keys=True, default=str) + "\n")
+            f.write(json.dumps(clean, sort_keys=True, default=str) + "\n")
             f.flush()
-        return out
 
 
 _GRAPHS: dict[int, MeetingGraph] = {}
