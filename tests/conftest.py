@@ -18,6 +18,22 @@ os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
 os.environ.setdefault("LANGGRAPH_NO_VERSION_CHECK", "1")
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Every test leaves the process environment as it found it: code under test may load a
+    ``.env`` into ``os.environ`` (``load_environment``), which ``monkeypatch`` does not undo
+    for variables that were not set before, and a leaked ``AURAQUANT_MEETING_BUDGET=2`` would
+    change every later meeting."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+        from auraquant.settings import get_settings
+
+        get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real Binance candles and headlines (``$AURAQUANT_DATA`` or ``../shared/data``)."""

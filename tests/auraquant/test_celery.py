@@ -258,7 +258,6 @@ def test_sigkill_after_the_cto_resumes_from_the_checkpoint_and_orders_once(
 ) -> None:
     from auraquant.schedule.keys import client_order_id, meeting_key, thread_id
 
-    t0 = time.monotonic()
     st, killed_at = _crash_and_resume(cluster, "after_cto")
     key = meeting_key("celery", "BTCUSDT", AT)
     cid = client_order_id(key)
@@ -295,7 +294,6 @@ def test_sigkill_after_the_cto_resumes_from_the_checkpoint_and_orders_once(
     before = pd.Timestamp(next(r for r in recs if r["node"] == "cto")["timestamp"]).timestamp()
     after = pd.Timestamp(next(r for r in recs if r["node"] == "validate")["timestamp"]).timestamp()
     assert before < killed_at < after
-    assert time.monotonic() - t0 < 60
 
 
 def test_sigkill_between_placing_and_recording_finds_the_order_by_client_id(
@@ -303,7 +301,6 @@ def test_sigkill_between_placing_and_recording_finds_the_order_by_client_id(
 ) -> None:
     from auraquant.schedule.keys import client_order_id, meeting_key
 
-    t0 = time.monotonic()
     st, _ = _crash_and_resume(cluster, "after_place")
     cid = client_order_id(meeting_key("celery", "BTCUSDT", AT))
     placed = [o for o in _orders_with(cid) if o.parent_id is None]
@@ -322,7 +319,6 @@ def test_sigkill_between_placing_and_recording_finds_the_order_by_client_id(
     assert ex["entry_order_id"] == placed[0].id and "found on the exchange" in ex["note"]
     gates = [r for r in _ailog(cluster.home) if r["node"] == "gate" and r["at"] == AT]
     assert len(gates) == 1
-    assert time.monotonic() - t0 < 60
 
 
 def test_beat_and_a_worker_hold_the_meeting_at_the_next_wall_clock_close(

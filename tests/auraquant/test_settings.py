@@ -58,7 +58,9 @@ def test_dotenv_reaches_every_package_and_the_redaction_list(
     from graph.context import MeetingContext
 
     for var in ("AURAQUANT_HOME", "AURAQUANT_MEETING_BUDGET", "WEEX_SECRET_KEY", "REDIS_URL"):
-        monkeypatch.delenv(var, raising=False)  # restored (removed) after the test
+        monkeypatch.delenv(
+            var, raising=False
+        )  # .env's values are removed after the test (conftest)
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/9")  # the environment wins
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(
@@ -70,3 +72,22 @@ def test_dotenv_reaches_every_package_and_the_redaction_list(
     assert "weex-dotenv-secret-123456" in secrets_from_env()
     assert settings.redis_url == "redis://127.0.0.1:6379/9"
     assert settings.home == Path(".auraquant")
+
+
+def test_a_dotenv_loaded_by_one_test_does_not_reach_the_next_part_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auraquant.settings import load_environment
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("AURAQUANT_LEAK_PROBE=1\n")
+    load_environment()
+    import os
+
+    assert os.environ["AURAQUANT_LEAK_PROBE"] == "1"
+
+
+def test_a_dotenv_loaded_by_one_test_does_not_reach_the_next_part_2() -> None:
+    import os
+
+    assert "AURAQUANT_LEAK_PROBE" not in os.environ  # the conftest restored the environment

@@ -54,14 +54,14 @@ def test_a_slow_notifier_does_not_block_labelling_or_storing(
             stored = len(stored_ids(cfg.dataset, cfg.store))
             return st.get("labelled", 0) == n and stored == n and st.get("alerts", 0) == 20
 
-        while not done():
-            assert time.monotonic() - t0 < 8, f"labelling held up: {pipe.stats()}"
+        while not done():  # a hang guard only: the proof is the order of events below
+            assert time.monotonic() - t0 < 60, f"labelling held up: {pipe.stats()}"
             time.sleep(0.02)
-        labelled_after = time.monotonic() - t0
-        assert len(slow.alerts) < 20  # ... while the slow notifier is still sending
-        assert labelled_after < 5
+        # every item labelled, stored and alerted while the notifier (10 s of sending) is still
+        # at work: a pipeline that waited on its notifier could not get here before it finished
+        assert len(slow.alerts) < 20
         while len(slow.alerts) < 20:
-            assert time.monotonic() - t0 < 30
+            assert time.monotonic() - t0 < 90
             time.sleep(0.05)
     finally:
         pipe.shutdown()
@@ -81,9 +81,7 @@ def test_endurance_the_shared_headlines_through_the_full_pipeline_on_redis(
     # 26 months (2021-10 .. 2023-12, with a gap between the files) at two months a second
     src = FileReplayer(files, speed=86_400 * 60)
     pipe = Pipeline(redis_bus, cfg, [src], notifiers=[rec])
-    t0 = time.monotonic()
-    run_until_drained(pipe, timeout=60)
-    elapsed = time.monotonic() - t0
+    run_until_drained(pipe, timeout=120)  # a hang guard, not a speed figure
     st = pipe.stats()
     raw_total = len(rows) + len(rejected)
     assert raw_total == 2234 + 344  # both files, every row accounted for
@@ -119,4 +117,3 @@ def test_endurance_the_shared_headlines_through_the_full_pipeline_on_redis(
     alerted = {a.story for a in rec.alerts}
     assert sure <= alerted <= maybe
     assert len(sure) > 50  # the check has teeth: the shared files hold many important stories
-    assert elapsed < 60
