@@ -9,6 +9,10 @@ them: 4 characters a token) and the share of them that is the shared prefix (the
 rules + memo, identical in every call of the meeting).
 
     .venv/bin/python benchmarks/llm_latency.py [--delay 0.5] [--at 2023-04-19T12:00:00Z]
+        [--risk-beside-analysts]
+
+``--risk-beside-analysts`` holds the meeting with the roster's risk seat set to
+``reads_turns: false``: it opens in the analysts' step (four sequential calls, not five).
 """
 
 from __future__ import annotations
@@ -37,9 +41,11 @@ def waves(requests: list[Any], delay: float) -> int:
     return n
 
 
-def one(market: Any, at: str, delay: float, concurrent: bool, home: str) -> dict[str, Any]:
+def one(
+    market: Any, at: str, delay: float, concurrent: bool, home: str, roster: Any = None
+) -> dict[str, Any]:
     from exchange.virtual import VirtualExchange
-    from graph.meeting import run_meeting
+    from graph.meeting import build_meeting_graph, run_meeting
     from graph.services import MeetingServices
     from tests.agents.loopback_llm import serve
 
@@ -49,7 +55,8 @@ def one(market: Any, at: str, delay: float, concurrent: bool, home: str) -> dict
             SYMBOL, at,
             {"run_id": f"llm-latency-{concurrent}", "home": home, "model": "openai:gpt-4o-mini",
              "base_url": srv.url, "llm_cache": False, "concurrent": concurrent, "journal": False},
-            services=MeetingServices(market=market, exchange=VirtualExchange()),
+            services=MeetingServices(market=market, exchange=VirtualExchange(), roster=roster),
+            graph_=build_meeting_graph(roster=roster) if roster is not None else None,
         )  # fmt: skip
         wall = time.perf_counter() - t0
         reqs = list(srv.requests)
@@ -67,10 +74,24 @@ def one(market: Any, at: str, delay: float, concurrent: bool, home: str) -> dict
     }
 
 
+def _risk_beside_analysts() -> Any:
+    from agents.roles import Roster, load_roster
+
+    roster = load_roster()
+    roles = [r.model_copy(update={"reads_turns": False}) if r.seat == "risk" else r
+             for r in roster.roles]  # fmt: skip
+    return Roster(roles=tuple(roles))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--delay", type=float, default=0.5)
     ap.add_argument("--at", default="2023-04-19T12:00:00Z")
+    ap.add_argument(
+        "--risk-beside-analysts",
+        action="store_true",
+        help="the risk seat reads no turns and opens beside the analysts",
+    )
     args = ap.parse_args()
     home = tempfile.mkdtemp(prefix="aq-llm-bench-")
     os.environ.setdefault("AURAQUANT_HOME", home)
@@ -82,13 +103,15 @@ def main() -> None:
         print(json.dumps({"error": "real data not found: set AURAQUANT_DATA"}))
         sys.exit(2)
     market = MarketData.from_csv_dir(data, [SYMBOL, "BTCUSDT"]).warm([SYMBOL], "1h")
-    one(market, args.at, 0.0, True, home)  # warm imports and model objects
-    conc = one(market, args.at, args.delay, True, home)
-    seq = one(market, args.at, args.delay, False, home)
+    roster = _risk_beside_analysts() if args.risk_beside_analysts else None
+    one(market, args.at, 0.0, True, home, roster)  # warm imports and model objects
+    conc = one(market, args.at, args.delay, True, home, roster)
+    seq = one(market, args.at, args.delay, False, home, roster)
     target = 4 * args.delay + 0.3
     print(json.dumps({
         "benchmark": "llm_latency",
         "symbol": SYMBOL, "at": args.at, "delay_per_call_s": args.delay,
+        "risk_reads_turns": roster is None or roster.risk.reads_turns,
         "concurrent": conc, "sequential": seq,
         "speedup": round(seq["wall_s"] / conc["wall_s"], 2),
         "target_wall_s": round(target, 2),

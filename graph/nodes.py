@@ -1,8 +1,8 @@
 """The meeting's nodes. Each one is a plain step over the state, wrapped by :func:`logged` so that
 every node transition writes exactly one AI-log record when it completes.
 
-open -> [analysts in parallel] -> risk seat -> (review -> resolve)* -> chair -> validate
-     -> [approval] -> gate -> execute
+open -> [analysts ‖ the risk seat if it reads no turns] -> [the risk seat if it reads them]
+     -> (review -> resolve)* -> chair -> validate -> [approval] -> gate -> execute
 """
 
 from __future__ import annotations
@@ -364,9 +364,10 @@ def seat_turn(role: RoleSpec) -> NodeBody:
         blocks: dict[str, Any] = {"desk": desk_for(ctx)}
         if role.seat != "analyst":
             blocks["account"] = state.get("account", {})
-            blocks["turns"] = [
-                dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()
-            ]
+            if role.reads_turns:  # else it opens beside the analysts: no turns block
+                blocks["turns"] = [
+                    dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()
+                ]
         messages = prompts.turn_messages(role, memo.symbol, state["at"], memo_block, blocks)
         asked = ask(
             ctx, services, state, node=role.id, role_id=role.id, schema=TurnDraft,
