@@ -204,6 +204,8 @@ def run_meeting(
     tid = thread_id or uuid.uuid4().hex
     cfg: RunnableConfig = {"configurable": {"thread_id": tid}}
     with _services(services, ctx) as c:
+        if not nodes.talks_to_a_model(c):
+            cfg["max_concurrency"] = 1  # the offline desk: nothing to overlap, one thread
         state = g.invoke({"symbol": symbol, "at": at}, cfg, context=c)
         pending = _pending(state)
         if pending is None and advance_bars > 0:

@@ -253,6 +253,12 @@ def _parallel(ctx: MeetingContext, services: MeetingServices, roles: list[str]) 
     )
 
 
+def talks_to_a_model(ctx: MeetingContext) -> bool:
+    """Whether any seat of the meeting speaks through a real model (not the offline desk)."""
+    services = services_for(ctx)
+    return _parallel(ctx, services, [r.id for r in roster_for(services).roles])
+
+
 def _chair_messages(
     state: Mapping[str, Any], ctx: MeetingContext, services: MeetingServices
 ) -> list[Any]:
