@@ -367,13 +367,12 @@ def open_meeting(state: MeetingState, ctx: MeetingContext, services: MeetingServ
 def seat_turn(role: RoleSpec) -> NodeBody:
     def body(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
         memo, memo_block = memo_of(state)
-        blocks: dict[str, Any] = {"desk": desk_for(ctx)}
-        if role.seat != "analyst":
-            blocks["account"] = state.get("account", {})
-            if role.reads_turns:  # else it opens beside the analysts: no turns block
-                blocks["turns"] = [
-                    dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()
-                ]
+        # the meeting's blocks are in every call's shared prefix (agents.prompts)
+        blocks = _context_blocks(ctx, roster_for(services), state)
+        if role.seat == "risk" and role.reads_turns:  # else it opens beside the analysts
+            blocks["turns"] = [
+                dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()
+            ]
         messages = prompts.turn_messages(role, memo.symbol, state["at"], memo_block, blocks)
         asked = ask(
             ctx, services, state, node=role.id, role_id=role.id, schema=TurnDraft,

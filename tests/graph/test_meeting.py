@@ -200,6 +200,15 @@ def test_a_risk_seat_that_reads_no_turns_opens_beside_the_analysts(
     )  # fmt: skip
     assert r.status == "done" and {t["role"] for t in r.turns} >= {risk}
     records = read_ailog(Path(r.run_dir) / "ailog.ndjson")
-    prompt = next(x for x in records if x["node"] == risk)["input"]["prompt"]
-    assert ("<turns>" in prompt) is reads_turns
-    assert "<account>" in prompt and "<desk>" in prompt
+    logged = next(x for x in records if x["node"] == risk)["input"]
+    assert ("<turns>" in logged["prompt"]) is reads_turns
+    # the account and the desk travel in the prefix every call of the meeting shares
+    assert "<account>" not in logged["prompt"] and "<desk>" not in logged["prompt"]
+    prefixes = {x["input"]["prefix_sha256"] for x in records if "prefix_sha256" in x["input"]}
+    prefixes |= {
+        p["prompt"]["prefix_sha256"]
+        for x in records
+        if x["node"] == "review"
+        for p in x["input"]["reviewers"].values()
+    }
+    assert prefixes == {logged["prefix_sha256"]}
