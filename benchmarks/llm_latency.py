@@ -5,8 +5,9 @@ offline policy, so the meeting is the offline desk's) adds a fixed latency to ev
 (default 500 ms). One SOLUSDT meeting on the real data is held with the seats of a step calling
 together (the default) and one by one, cache off. Prints one JSON object: wall time, model calls,
 the critical path (sequential waves of calls), prompt tokens per meeting (as the server counts
-them: 4 characters a token) and the share of them that is the shared prefix (the system message:
-rules + memo, identical in every call of the meeting).
+them: 4 characters a token), the share of them that is the shared prefix (the system message:
+rules, memo and the meeting's blocks, identical in every call of the meeting) and the tokens a
+provider with a prefix cache reads afresh (each distinct prefix once, plus every call's own part).
 
     .venv/bin/python benchmarks/llm_latency.py [--delay 0.5] [--at 2023-04-19T12:00:00Z]
         [--risk-beside-analysts]
@@ -62,6 +63,9 @@ def one(
         reqs = list(srv.requests)
     prefix = sum(len(q.body["messages"][0]["content"]) for q in reqs)
     total = sum(len(m.get("content") or "") for q in reqs for m in q.body["messages"])
+    prefixes = {q.body["messages"][0]["content"] for q in reqs}
+    # what a provider with a prefix cache reads afresh: each distinct prefix once, the rest
+    fresh = sum(len(p) for p in prefixes) + total - prefix
     return {
         "wall_s": round(wall, 3),
         "calls": r.usage["calls"],
@@ -69,6 +73,10 @@ def one(
         "prompt_tokens": r.usage["prompt_tokens"],
         "completion_tokens": r.usage["completion_tokens"],
         "shared_prefix_share": round(prefix / total, 3),
+        "distinct_prefixes": len(prefixes),
+        "prompt_tokens_outside_a_repeated_prefix": round(
+            r.usage["prompt_tokens"] * fresh / total
+        ),
         "decision": r.decision["action"] if r.decision else None,
         "ended_by": r.ended_by,
     }
