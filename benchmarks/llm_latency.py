@@ -74,9 +74,7 @@ def one(
         "completion_tokens": r.usage["completion_tokens"],
         "shared_prefix_share": round(prefix / total, 3),
         "distinct_prefixes": len(prefixes),
-        "prompt_tokens_outside_a_repeated_prefix": round(
-            r.usage["prompt_tokens"] * fresh / total
-        ),
+        "prompt_tokens_outside_a_repeated_prefix": round(r.usage["prompt_tokens"] * fresh / total),
         "decision": r.decision["action"] if r.decision else None,
         "ended_by": r.ended_by,
     }
