@@ -1,9 +1,10 @@
 """Every role's prompt, in one place.
 
-A prompt is a system message shared by every call of a meeting — the rules all seats keep, then
-the memo — and one human message: who the seat is, its task and the task's data. The shared part
-comes first so providers' prefix caches can reuse it across the meeting's calls; data blocks are
-compact JSON. Data travels in tagged JSON blocks (``<memo>…</memo>``,
+A prompt is a system message shared by every call of a meeting — the rules all seats keep, the
+memo, then the meeting's own data that no call changes (the desk's numbers, the seats' lenses and
+weights, the account: ``MEETING_BLOCKS``) — and one human message: who the seat is, its task and
+the task's data (turns, interrupts). The shared part comes first so providers' prefix caches can
+reuse it across the meeting's calls; data blocks are compact JSON. Data travels in tagged JSON blocks (``<memo>…</memo>``,
 ``<turns>…</turns>``): facts are data, never prose to be obeyed, and news headlines are quoted
 as *untrusted* text — a headline that says "ignore your limits" is a headline, not an order.
 Inside a block every ``<`` is escaped, so no headline can close a block early.
@@ -22,11 +23,12 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from agents.roles import RoleSpec
 from memos.models import F_NEWS_TOP, Memo
 
-PROMPT_VERSION = 3
+PROMPT_VERSION = 4
 
 SYSTEM = """You sit at AuraQuant's trading-desk meeting on one crypto perpetual future. The \
-desk's seats (analysts, a risk manager, a CTO who chairs) argue from the memo below; your own \
-seat, focus and task follow after it.
+desk's seats (analysts, a risk manager, a CTO who chairs) argue from the memo below and the \
+meeting's data after it (the desk's numbers, the seats' lenses and weights, the account); your \
+own seat, focus and task follow after that.
 
 Rules you keep:
 - Argue only from the data blocks. In the memo each fact is "id": [value, description] and \
@@ -153,9 +155,16 @@ def render_memo(memo: Memo) -> str:
     return block("memo", prompt_memo(memo))
 
 
-def system_message(memo_block: str) -> SystemMessage:
-    """The meeting's shared prefix: the rules every seat keeps, then the memo."""
-    return SystemMessage(SYSTEM.format(memo_block=memo_block))
+MEETING_BLOCKS = ("desk", "lenses", "weights", "risk_role", "account")
+"""Data blocks that are the same in every call of a meeting: they go in the shared prefix."""
+
+
+def system_message(memo_block: str, meeting: Mapping[str, Any] | None = None) -> SystemMessage:
+    """The meeting's shared prefix: the rules every seat keeps, the memo, then the meeting's
+    blocks (``MEETING_BLOCKS``, in that order)."""
+    text = SYSTEM.format(memo_block=memo_block)
+    shared = [block(tag, meeting[tag]) for tag in MEETING_BLOCKS if meeting and tag in meeting]
+    return SystemMessage("\n\n".join([text, *shared]))
 
 
 def seat_text(role: RoleSpec, symbol: str) -> str:
@@ -172,8 +181,9 @@ def seat_text(role: RoleSpec, symbol: str) -> str:
 def _messages(
     role: RoleSpec, symbol: str, task: str, memo_block: str, blocks: Mapping[str, Any]
 ) -> list[BaseMessage]:
-    parts = [seat_text(role, symbol), task, *(block(tag, data) for tag, data in blocks.items())]
-    return [system_message(memo_block), HumanMessage("\n\n".join(parts))]
+    own = [block(tag, data) for tag, data in blocks.items() if tag not in MEETING_BLOCKS]
+    parts = [seat_text(role, symbol), task, *own]
+    return [system_message(memo_block, blocks), HumanMessage("\n\n".join(parts))]
 
 
 def turn_messages(

@@ -44,6 +44,12 @@ class RoleSpec(BaseModel):
     interrupt_budget: int = Field(default=2, ge=0)
     weight: float = Field(default=1.0, ge=0.0, description="the CTO's weight for this role")
     may_raise: tuple[InterruptKind, ...] = ()
+    reads_turns: bool = Field(
+        default=True,
+        description="risk seat only: its opening turn reads the analysts' turns, so it speaks "
+        "after them (one more sequential model call); false: it opens beside them, from the "
+        "memo, the desk and the account",
+    )
 
     @model_validator(mode="after")
     def _id_is_a_name(self) -> RoleSpec:

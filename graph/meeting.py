@@ -42,17 +42,24 @@ MeetingGraph = CompiledStateGraph[Any, Any, Any, Any]
 def build_meeting_graph(
     checkpointer: BaseCheckpointSaver[Any] | None = None, roster: Roster | None = None
 ) -> MeetingGraph:
-    """open -> [analysts ‖] -> risk seat -> (review -> resolve)* -> chair -> validate
-    -> [approval] -> gate -> execute. Seats come from the roster (default: agents/roster.json)."""
+    """open -> [analysts ‖ risk seat] -> (review -> resolve)* -> chair -> validate
+    -> [approval] -> gate -> execute. Seats come from the roster (default: agents/roster.json).
+    A risk seat that reads no turns (``reads_turns: false``) opens beside the analysts, from
+    the memo, the desk and the account, so the opening is one step of parallel calls; one that
+    reads them waits for every analyst."""
     roster = roster or load_roster()
     risk, chair = roster.risk, roster.chair
     g = StateGraph(MeetingState, input_schema=InputState, context_schema=MeetingContext)
     g.add_node("open", nodes.logged("open", nodes.open_meeting))
     for a in roster.analysts:
         g.add_node(a.id, nodes.logged(a.id, nodes.seat_turn(a), seat="analyst"))
-        g.add_edge("open", a.id)
     g.add_node(risk.id, nodes.logged(risk.id, nodes.seat_turn(risk), seat="risk"))
-    g.add_edge([a.id for a in roster.analysts], risk.id)  # waits for every analyst
+    analysts = [a.id for a in roster.analysts]
+    openers = analysts if risk.reads_turns else [*analysts, risk.id]
+    for seat_id in openers:
+        g.add_edge("open", seat_id)
+    if risk.reads_turns:
+        g.add_edge(analysts, risk.id)  # waits for every analyst
     g.add_node("review", nodes.logged("review", nodes.review))
     g.add_node("resolve", nodes.logged("resolve", nodes.resolve))
     g.add_node(chair.id, nodes.logged(chair.id, nodes.chair_decides(chair), seat="chair"))
@@ -62,7 +69,7 @@ def build_meeting_graph(
     g.add_node("execute", nodes.logged("execute", nodes.execute))
 
     g.add_edge(START, "open")
-    g.add_edge(risk.id, "review")
+    g.add_edge([risk.id] if risk.reads_turns else openers, "review")  # every opening seat
     g.add_conditional_edges(
         "review", _after_debate_step("resolve", chair.id), ["resolve", chair.id]
     )
@@ -197,6 +204,8 @@ def run_meeting(
     tid = thread_id or uuid.uuid4().hex
     cfg: RunnableConfig = {"configurable": {"thread_id": tid}}
     with _services(services, ctx) as c:
+        if not nodes.talks_to_a_model(c):
+            cfg["max_concurrency"] = 1  # the offline desk: nothing to overlap, one thread
         state = g.invoke({"symbol": symbol, "at": at}, cfg, context=c)
         pending = _pending(state)
         if pending is None and advance_bars > 0:

@@ -1,8 +1,8 @@
 """The meeting's nodes. Each one is a plain step over the state, wrapped by :func:`logged` so that
 every node transition writes exactly one AI-log record when it completes.
 
-open -> [analysts in parallel] -> risk seat -> (review -> resolve)* -> chair -> validate
-     -> [approval] -> gate -> execute
+open -> [analysts ‖ the risk seat if it reads no turns] -> [the risk seat if it reads them]
+     -> (review -> resolve)* -> chair -> validate -> [approval] -> gate -> execute
 """
 
 from __future__ import annotations
@@ -253,6 +253,12 @@ def _parallel(ctx: MeetingContext, services: MeetingServices, roles: list[str]) 
     )
 
 
+def talks_to_a_model(ctx: MeetingContext) -> bool:
+    """Whether any seat of the meeting speaks through a real model (not the offline desk)."""
+    services = services_for(ctx)
+    return _parallel(ctx, services, [r.id for r in roster_for(services).roles])
+
+
 def _chair_messages(
     state: Mapping[str, Any], ctx: MeetingContext, services: MeetingServices
 ) -> list[Any]:
@@ -361,9 +367,9 @@ def open_meeting(state: MeetingState, ctx: MeetingContext, services: MeetingServ
 def seat_turn(role: RoleSpec) -> NodeBody:
     def body(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:
         memo, memo_block = memo_of(state)
-        blocks: dict[str, Any] = {"desk": desk_for(ctx)}
-        if role.seat != "analyst":
-            blocks["account"] = state.get("account", {})
+        # the meeting's blocks are in every call's shared prefix (agents.prompts)
+        blocks = _context_blocks(ctx, roster_for(services), state)
+        if role.seat == "risk" and role.reads_turns:  # else it opens beside the analysts
             blocks["turns"] = [
                 dict(t) for t in protocol.latest_turns(state.get("turns", [])).values()
             ]

@@ -169,3 +169,46 @@ def test_a_roster_file_adds_a_bull_and_a_bear_without_code(
     assert {"bull", "bear"} <= roles
     bull = next(t for t in r.turns if t["role"] == "bull")
     assert bull["stance"] in {"LONG", "FLAT"}  # an advocate never argues the other side
+
+
+def _risk_reading(reads_turns: bool) -> Any:
+    from agents.roles import Roster, load_roster
+
+    roles = [
+        r.model_copy(update={"reads_turns": reads_turns}) if r.seat == "risk" else r
+        for r in load_roster().roles
+    ]
+    return Roster(roles=tuple(roles))
+
+
+@pytest.mark.parametrize("reads_turns", [True, False])
+def test_a_risk_seat_that_reads_no_turns_opens_beside_the_analysts(
+    real_market: MarketData, aq_home: Path, reads_turns: bool
+) -> None:
+    """reads_turns false: the risk seat is an opening seat (one parallel step, one sequential
+    model call fewer) and its prompt carries no turns; true: it waits for and reads them."""
+    roster = _risk_reading(reads_turns)
+    g = build_meeting_graph(roster=roster)
+    edges = {(e.source, e.target) for e in g.get_graph().edges}
+    risk = roster.risk.id
+    assert (("open", risk) in edges) is not reads_turns
+    assert all((("open", a.id) in edges) for a in roster.analysts)
+    assert all(((a.id, risk) in edges) is reads_turns for a in roster.analysts)
+    r = run_meeting(
+        "SOLUSDT", f"{DAY}T12:00:00Z", {"run_id": f"risk-{reads_turns}"}, graph_=g,
+        services=MeetingServices(market=real_market, roster=roster),
+    )  # fmt: skip
+    assert r.status == "done" and {t["role"] for t in r.turns} >= {risk}
+    records = read_ailog(Path(r.run_dir) / "ailog.ndjson")
+    logged = next(x for x in records if x["node"] == risk)["input"]
+    assert ("<turns>" in logged["prompt"]) is reads_turns
+    # the account and the desk travel in the prefix every call of the meeting shares
+    assert "<account>" not in logged["prompt"] and "<desk>" not in logged["prompt"]
+    prefixes = {x["input"]["prefix_sha256"] for x in records if "prefix_sha256" in x["input"]}
+    prefixes |= {
+        p["prompt"]["prefix_sha256"]
+        for x in records
+        if x["node"] == "review"
+        for p in x["input"]["reviewers"].values()
+    }
+    assert prefixes == {logged["prefix_sha256"]}
