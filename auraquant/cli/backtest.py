@@ -6,7 +6,6 @@ from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from auraquant.cli.common import (
     console,
@@ -16,6 +15,8 @@ from auraquant.cli.common import (
     parse_symbol_option,
     parse_time_option,
 )
+from auraquant.cli.tables import Col, cli_table
+from backtest.line_names import HOLD_BENCHMARK, line_label
 from tools.timeutil import TIMEFRAMES, iso
 
 _PARAM_OPTIONS = ("fast", "slow", "atr_period", "sl_atr", "tp_atr")
@@ -140,7 +141,7 @@ def backtest(
         out, report = write_run(result, spec)
 
     head = report["headline"]
-    bh = report["metrics"]["buy_and_hold"]["return_pct"]
+    bh = report["metrics"][HOLD_BENCHMARK]["return_pct"]
     if json_out:
         emit_json(
             {
@@ -153,17 +154,14 @@ def backtest(
                 "end": iso(t1),
                 "bars": report["execution"]["bars"],
                 "headline": head,
-                "buy_and_hold_return_pct": bh,
+                "hold_benchmark_return_pct": bh,
             }
         )
         return
-    table = Table(title=f"{strategy} on {symbol} ({timeframe}) {iso(t0)} → {iso(t1)}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for k, v in head.items():
-        table.add_row(k, _fmt(v))
-    table.add_row("buy_and_hold_return_pct", _fmt(bh))
-    console.print(table)
+    rows = [[k, _fmt(v)] for k, v in head.items()]
+    rows.append([f"{line_label(HOLD_BENCHMARK, short=True)} return_pct", _fmt(bh)])
+    title = f"{strategy} (strategy) on {symbol} ({timeframe}) {iso(t0)} → {iso(t1)}"
+    console.print(cli_table((Col("metric"), Col("value", right=True)), rows, title=title))
     console.print(f"run_dir: {out}", highlight=False, soft_wrap=True)
 
 

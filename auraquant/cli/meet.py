@@ -20,7 +20,7 @@ import typer
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
-from rich.table import Table
+from rich.text import Text
 
 from auraquant.cli.common import (
     console,
@@ -30,7 +30,10 @@ from auraquant.cli.common import (
     parse_symbol_option,
     parse_time_option,
 )
+from auraquant.cli.tables import Col, bias_text, cli_table, price_text
 from auraquant.settings import get_settings
+from auraquant.view.html import rule_order
+from auraquant.view.meeting import resolution_text
 from tools.paths import home_dir
 from tools.timeutil import iso
 
@@ -404,6 +407,14 @@ def _styled(text: str, style: str) -> str:
     return f"[{style}]{escape(text)}[/]" if style.strip() else escape(text)
 
 
+def _levels(d: dict[str, Any], symbol: str) -> str:
+    """``entry 28607.1  stop 28917.9  target 27985.6``: a decision's prices on the tick."""
+    return "  ".join(
+        f"{name} {price_text(d.get(k), symbol) or '-'}"
+        for name, k in (("entry", "entry"), ("stop", "stop_loss"), ("target", "take_profit"))
+    )
+
+
 def render(r: Any) -> None:
     """The meeting as a reader follows it: who said what, who cut in, what was decided and done."""
     memo = r.memo or {}
@@ -411,14 +422,14 @@ def render(r: Any) -> None:
     console.print("[bold]Turns[/]")
     for t in r.turns:
         levels = "  ".join(
-            f"{name} {t[k]:g}"
+            f"{name} {price_text(t[k], r.symbol)}"
             for name, k in (("entry", "entry"), ("stop", "stop_loss"), ("target", "take_profit"))
             if t[k] is not None
         )
         head = (
             f"[bold]{escape(t['id'])}[/] "
             + _styled(t["stance"], "bold " + STANCE_STYLE.get(t["stance"], ""))
-            + escape(f" {t['confidence']:.2f}  horizon {t['horizon']}  {levels}")
+            + escape(f" {bias_text(t['confidence'])}  horizon {t['horizon']}  {levels}")
         )
         if t.get("revises"):
             head += _styled(f"  (revises {t['revises']})", "dim")
@@ -436,7 +447,7 @@ def render(r: Any) -> None:
                 f"[bold]{escape(i['id'])}[/] [magenta]{escape(i['kind'])}[/] "
                 + escape(f"{i['by']} -> {i['target']}: {i['text']}")
             )
-            res = f"{i['status']}: {i.get('outcome') or ''} {i.get('resolution') or ''}".strip()
+            res = f"{i['status']}: {resolution_text(i)}".strip()
             console.print(
                 Padding(_styled(res, "dim" if i["status"] != "resolved" else ""), (0, 0, 0, 4))
             )
@@ -448,7 +459,8 @@ def render(r: Any) -> None:
         console.print(
             Panel(
                 escape(
-                    f"{d.get('action')} {d.get('symbol')} entry {d.get('entry')} stop {d.get('stop_loss')} target {d.get('take_profit')} x{d.get('leverage')}\n{d.get('rationale', '')}"
+                    f"{d.get('action')} {d.get('symbol')} {_levels(d, r.symbol)} "
+                    f"x{d.get('leverage')}\n{d.get('rationale', '')}"
                 ),
                 title="Decision awaiting approval",
             )
@@ -461,9 +473,9 @@ def render(r: Any) -> None:
     d = r.decision or {}
     body = (
         _styled(str(d.get("action")), "bold " + STANCE_STYLE.get(d.get("action", ""), ""))
-        + escape(f" {d.get('symbol')}  confidence {d.get('confidence')}  horizon {d.get('horizon')}  "
-                 f"leverage {d.get('leverage')}\nentry {d.get('entry')}  stop {d.get('stop_loss')}  "
-                 f"target {d.get('take_profit')}\n{d.get('rationale', '')}")
+        + escape(f" {d.get('symbol')}  confidence {bias_text(d.get('confidence'))}  "
+                 f"horizon {d.get('horizon')}  leverage {d.get('leverage')}\n"
+                 f"{_levels(d, r.symbol)}\n{d.get('rationale', '')}")
     )  # fmt: skip
     if d.get("dissent"):
         body += "\n" + _styled("dissent: " + " | ".join(d["dissent"]), "dim")
@@ -475,22 +487,21 @@ def render(r: Any) -> None:
         )
     console.print(Panel(body, title="Decision (CTO)"))
     g = r.gate or {}
-    gt = Table(title=f"Risk gate: {g.get('verdict')}", expand=True)
-    gt.add_column("rule")
-    gt.add_column("ok")
-    gt.add_column("finding", overflow="fold")
-    for reason in g.get("reasons", []):
-        gt.add_row(
-            reason["rule"], "yes" if reason["passed"] else "[red]NO[/]", escape(reason["message"])
-        )
-    console.print(gt)
+    reasons = sorted(g.get("reasons", []), key=lambda x: rule_order(x["rule"]))
+    rows = [[x["rule"], "yes" if x["passed"] else Text("NO", style="red"), x["message"]]
+            for x in reasons]  # fmt: skip
+    cols = (Col("rule"), Col("ok"), Col("finding", fold=True))
+    console.print(cli_table(cols, rows, title=f"Risk gate: {g.get('verdict')}"))
     for c in g.get("clamps", []):
-        console.print(f"  clamp {c['rule']}: {c['field']} {c['before']} -> {c['after']}")
+        console.print(escape(f"  clamp {c['rule']}: {c['field']} {c['before']} -> {c['after']}"))
     plan = g.get("plan")
     if plan:
-        console.print(
-            f"Plan: {plan['side']} {plan['quantity']} {plan['symbol']} x{plan['leverage']} {plan['entry_type']} ref {plan['entry_price']}, stop {plan['stop_loss']}, target {plan['take_profit']}, risk {plan['risk_amount']:.2f} USDT"
-        )
+        p = lambda x: price_text(x, plan["symbol"])  # noqa: E731
+        console.print(escape(
+            f"Plan: {plan['side']} {plan['quantity']:g} {plan['symbol']} x{plan['leverage']:g} "
+            f"{plan['entry_type']} ref {p(plan['entry_price'])}, stop {p(plan['stop_loss'])}, "
+            f"target {p(plan['take_profit'])}, risk {plan['risk_amount']:.2f} USDT"
+        ))  # fmt: skip
     ex = r.execution or {}
     lines = [f"Execution: {ex.get('status')}"]
     for k in ("entry", "stop_loss", "take_profit"):
@@ -498,7 +509,8 @@ def render(r: Any) -> None:
             lines.append(f"  {k}: {ex[f'{k}_order_id']} {ex.get(f'{k}_status')}")
     for f in ex.get("fills", []):
         lines.append(
-            f"  fill {f['id']}: {f['side']} {f['quantity']} @ {f['price']:g} fee {f['fee']:.4f} at {f['ts']}"
+            f"  fill {f['id']}: {f['side']} {f['quantity']:g} @ {price_text(f['price'], r.symbol)}"
+            f" fee {f['fee']:.4f} at {f['ts']}"
         )
     if ex.get("rejection_reason") or ex.get("note"):
         lines.append(f"  {ex.get('rejection_reason') or ex.get('note')}")

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from auraquant.cli.common import (
     console,
@@ -24,6 +23,8 @@ from auraquant.cli.common import (
     parse_symbol_option,
     parse_time_option,
 )
+from auraquant.cli.tables import Col, cli_table
+from backtest.line_names import line_label
 from tools.timeutil import TIMEFRAMES, iso
 
 
@@ -191,8 +192,6 @@ def _run(
     }
 
 
-LABELS = {"desk": "desk", "desk_no_debate": "no debate", "buy_and_hold": "buy&hold",
-          "sma_cross": "SMA cross"}  # fmt: skip
 COLUMNS = (("return_pct", "ret %"), ("sharpe", "Sharpe"), ("max_drawdown_pct", "maxDD %"),
            ("trades", "trades"), ("win_rate_pct", "win %"), ("fees", "fees"),
            ("exposure_pct", "expo %"))  # fmt: skip
@@ -202,17 +201,13 @@ def _show(summary: dict[str, Any]) -> None:
     """The four lines side by side; fits 80 columns (nothing cut, numbers whole)."""
     from backtest.replay import LINES
 
-    t = Table(title=f"Replay: {summary['meetings']} meetings", expand=False, padding=(0, 1))
-    t.add_column("line", no_wrap=True)
-    for _, head in COLUMNS:
-        t.add_column(head, justify="right", no_wrap=True)
-    for name in LINES:
-        m = summary["results"][name]
-        t.add_row(LABELS[name], *(_fmt(m.get(c)) for c, _ in COLUMNS))
-    console.print(t)
+    cols = (Col("line"), *(Col(head, right=True) for _, head in COLUMNS))
+    rows = [[line_label(name, short=True), *(_fmt(summary["results"][name].get(c))
+                                             for c, _ in COLUMNS)] for name in LINES]  # fmt: skip
+    console.print(cli_table(cols, rows, title=f"Replay: {summary['meetings']} meetings"))
     for name, u in summary.get("llm_usage", {}).items():
         console.print(
-            f"model usage, {LABELS.get(name, name)}: {int(u.get('calls', 0))} calls "
+            f"model usage, {line_label(name, short=True)}: {int(u.get('calls', 0))} calls "
             f"({int(u.get('cached_calls', 0))} cached), {int(u.get('prompt_tokens', 0))}+"
             f"{int(u.get('completion_tokens', 0))} tokens, ${u.get('cost', 0.0):.4f}",
             highlight=False,

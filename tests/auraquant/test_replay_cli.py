@@ -63,7 +63,7 @@ def test_the_human_summary_reads_at_80_columns(home: Path, monkeypatch: pytest.M
     lines = res.stdout.splitlines()
     assert "…" not in res.stdout
     assert max(len(x) for x in lines if not x.startswith("run_dir:")) <= 80  # a path is whole
-    for label in ("desk", "no debate", "buy&hold", "SMA cross", "maxDD %", "expo %"):
+    for label in ("desk", "no debate", "hold strategy", "SMA cross", "maxDD %", "expo %"):
         assert label in res.stdout
     assert any(x.startswith("model usage, desk: ") for x in lines)
 
