@@ -62,7 +62,7 @@ def build_meeting_graph(
     g.add_node("execute", nodes.logged("execute", nodes.execute))
 
     g.add_edge(START, "open")
-    g.add_edge(risk.id, "review")
+    g.add_conditional_edges(risk.id, _after_debate_step("review", chair.id), ["review", chair.id])
     g.add_conditional_edges(
         "review", _after_debate_step("resolve", chair.id), ["resolve", chair.id]
     )

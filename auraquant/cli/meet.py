@@ -1,6 +1,7 @@
 """`auraquant meet SYMBOL --at TIME`: hold one meeting on the stored data and show the debate.
 
-With ``--require-approval`` the meeting stops before the gate and prints a thread id;
+``meet`` is a command group: ``meet SYMBOL --at TIME`` (the ``hold`` command) holds a meeting;
+with ``--require-approval`` it stops before the gate and prints a thread id, and
 ``auraquant meet resume THREAD --approve`` (or ``--reject``) continues it. Pauses are kept by a
 checkpointer: SQLite under ``$AURAQUANT_HOME/checkpoints.sqlite``, or PostgreSQL when
 ``DATABASE_URL`` is set.
@@ -16,13 +17,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.text import Text
+from typer.core import TyperGroup
 
 from auraquant.cli.common import (
+    check_model_option,
     console,
     emit_json,
     err_console,
@@ -66,14 +70,39 @@ def checkpointed_graph() -> Iterator[Any]:
         conn.close()
 
 
+class MeetGroup(TyperGroup):
+    """``meet SYMBOL …`` holds a meeting (the ``hold`` command); ``meet resume THREAD …``
+    continues a paused one. Anything that is not a sub-command's name goes to ``hold``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["hold", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=MeetGroup,
+    help="Hold one meeting (meet SYMBOL --at TIME), or resume a paused one (meet resume THREAD).",
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON object (incl. run_dir) instead of the account."),
+]
+DeskOpt = Annotated[
+    str,
+    typer.Option(
+        "--desk",
+        help="The desk whose account the meeting trades (its exchange, breaker and ledger).",
+    ),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of a failure.")]
+
+
+@app.command("hold")
 def meet(
-    symbol: Annotated[
-        str, typer.Argument(help="Symbol, e.g. BTCUSDT; or 'resume' to continue a paused meeting.")
-    ],
-    thread: Annotated[
-        str | None,
-        typer.Argument(help="With 'resume': the thread id printed when the meeting paused."),
-    ] = None,
+    symbol: Annotated[str, typer.Argument(help="Symbol, e.g. BTCUSDT.")],
     at: Annotated[
         str | None,
         typer.Option("--at", help="Moment of the meeting, ISO-8601 UTC (2023-04-20T12:00:00Z)."),
@@ -82,7 +111,10 @@ def meet(
         str | None,
         typer.Option(
             "--model",
-            help="provider:model for every seat: offline (default), openai:gpt-4o-mini, ollama:llama3.1, google_genai:gemini-2.5-flash.",
+            callback=check_model_option,
+            is_eager=True,
+            help="provider:model for every seat: offline (default), openai:gpt-4o-mini, "
+            "ollama:llama3.1, google_genai:gemini-2.5-flash.",
         ),
     ] = None,
     base_url: Annotated[
@@ -94,11 +126,13 @@ def meet(
     ] = None,
     budget: Annotated[
         int | None,
-        typer.Option("--budget", help="Interrupts the whole meeting may spend (default 6)."),
+        typer.Option("--budget", min=0, help="Interrupts the whole meeting may spend (default 6)."),
     ] = None,
     rounds: Annotated[
         int | None,
-        typer.Option("--rounds", help="Review rounds before the CTO closes (default 2)."),
+        typer.Option(
+            "--rounds", min=0, help="Review rounds before the CTO closes (default 2; 0: none)."
+        ),
     ] = None,
     require_approval: Annotated[
         bool,
@@ -107,12 +141,6 @@ def meet(
             help="Stop before the gate for a human; prints the thread id to resume.",
         ),
     ] = False,
-    approve: Annotated[
-        bool | None, typer.Option("--approve/--reject", help="With 'resume': the human's answer.")
-    ] = None,
-    note: Annotated[
-        str, typer.Option("--note", help="With 'resume': a note recorded with the answer.")
-    ] = "",
     run_id: Annotated[
         str | None,
         typer.Option(
@@ -121,22 +149,11 @@ def meet(
             "with -2, -3… when taken).",
         ),
     ] = None,
-    desk: Annotated[
-        str,
-        typer.Option(
-            "--desk",
-            help="The desk whose account the meeting trades (its exchange, breaker and ledger).",
-        ),
-    ] = "default",
+    desk: DeskOpt = "default",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Hold the meeting and gate it; place nothing.")
     ] = False,
-    json: Annotated[
-        bool,
-        typer.Option(
-            "--json", help="Print one JSON object (incl. run_dir) instead of the account."
-        ),
-    ] = False,
+    json: JsonOpt = False,
     role_model: Annotated[
         list[str] | None,
         typer.Option(
@@ -146,11 +163,13 @@ def meet(
     ] = None,
     llm_timeout: Annotated[
         float | None,
-        typer.Option("--llm-timeout", help="Seconds per model request (default 30)."),
+        typer.Option("--llm-timeout", min=0.1, help="Seconds per model request (default 30)."),
     ] = None,
     llm_retries: Annotated[
         int | None,
-        typer.Option("--llm-retries", help="Retries of a transient provider error (default 2)."),
+        typer.Option(
+            "--llm-retries", min=0, help="Retries of a transient provider error (default 2)."
+        ),
     ] = None,
     llm_cache: Annotated[
         bool | None,
@@ -160,47 +179,30 @@ def meet(
         ),
     ] = None,
     max_calls: Annotated[
-        int | None, typer.Option("--max-calls", help="Model calls the meeting may make.")
+        int | None, typer.Option("--max-calls", min=0, help="Model calls the meeting may make.")
     ] = None,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="Tokens the meeting may spend.")
+        int | None, typer.Option("--max-tokens", min=0, help="Tokens the meeting may spend.")
     ] = None,
     max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="USD the meeting may spend.")
+        float | None, typer.Option("--max-cost", min=0.0, help="USD the meeting may spend.")
     ] = None,
     max_seconds: Annotated[
-        float | None, typer.Option("--max-seconds", help="Wall time for the model calls.")
+        float | None,
+        typer.Option("--max-seconds", min=0.0, help="Wall time for the model calls."),
     ] = None,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show the traceback of a failure.")
-    ] = False,
+    debug: DebugOpt = False,
 ) -> None:
-    """Hold one meeting on SYMBOL at --at: four seats debate, the gate disposes, orders go to a
-    virtual exchange; prints the debate, the decision, the gate's verdict and the orders."""
+    """Hold one meeting on SYMBOL at --at (the default: `meet SYMBOL --at TIME`).
+
+    Four seats debate, the gate disposes, orders go to a virtual exchange; prints the debate,
+    the decision, the gate's verdict and the orders."""
     from graph.context import MeetingContext
 
-    if symbol.strip().lower() == "resume":
-        if not thread:
-            fail("resume: give the THREAD id printed when the meeting paused")
-        if approve is None:
-            fail("resume: say --approve or --reject")
-        _resume(thread, bool(approve), note, json, desk)
-        return
     symbol = parse_symbol_option(symbol, "symbol")
     if at is None:
         fail("--at is required, e.g. --at 2023-04-20T12:00:00Z")
     at_ts = parse_time_option(at, "--at")
-    if model is not None:
-        from agents.models import ModelSpecError, parse_model_id
-
-        try:
-            parse_model_id(model)
-        except ModelSpecError as exc:
-            fail(f"--model: {exc}")
-    if budget is not None and budget < 0:
-        fail(f"--budget must be >= 0, got {budget}")
-    if rounds is not None and rounds < 0:
-        fail(f"--rounds must be >= 0, got {rounds}")
     from auraquant.desks import unique_run_id
     from graph.desk import DeskError, check_desk_name
 
@@ -211,13 +213,6 @@ def meet(
         )
     except DeskError as exc:
         fail(str(exc))
-    if llm_timeout is not None and llm_timeout <= 0:
-        fail(f"--llm-timeout must be > 0 seconds, got {llm_timeout}")
-    for name, value in (("--llm-retries", llm_retries), ("--max-calls", max_calls),
-                        ("--max-tokens", max_tokens), ("--max-cost", max_cost),
-                        ("--max-seconds", max_seconds)):  # fmt: skip
-        if value is not None and value < 0:
-            fail(f"{name} must be >= 0, got {value}")
     models = _role_models(role_model or [])
     try:
         ctx = MeetingContext(
@@ -252,6 +247,23 @@ def meet(
             f"repair); the meeting closed FLAT. AI log: {result.run_dir}/ailog.ndjson",
             EXIT_MODEL,
         )
+
+
+@app.command("resume")
+def resume(
+    thread: Annotated[str, typer.Argument(help="The thread id printed when the meeting paused.")],
+    approve: Annotated[
+        bool, typer.Option("--approve/--reject", help="The human's answer (required).")
+    ],
+    note: Annotated[str, typer.Option("--note", help="A note recorded with the answer.")] = "",
+    desk: DeskOpt = "default",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Continue a meeting paused by --require-approval.
+
+    --approve: the gate and the orders follow; --reject: the meeting closes FLAT."""
+    _resume(thread, approve, note, json, desk, debug)
 
 
 def _role_models(pairs: list[str]) -> dict[str, str]:
@@ -307,7 +319,9 @@ def _conclude(desk: Any, result: Any) -> None:
     )  # fmt: skip
 
 
-def _resume(thread: str, approve: bool, note: str, as_json: bool, desk_name: str) -> None:
+def _resume(
+    thread: str, approve: bool, note: str, as_json: bool, desk_name: str, debug: bool = False
+) -> None:
     from auraquant.desks import open_desk
     from graph.context import MeetingContext
     from graph.meeting import resume_meeting
@@ -328,7 +342,7 @@ def _resume(thread: str, approve: bool, note: str, as_json: bool, desk_name: str
                 _conclude(desk, result)
             return result
 
-    _show(_run(go, needs_checkpoint=True), as_json)
+    _show(_run(go, needs_checkpoint=True, debug=debug), as_json)
 
 
 def _run(fn: Any, *, needs_checkpoint: bool, debug: bool = False) -> Any:

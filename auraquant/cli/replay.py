@@ -9,6 +9,7 @@ ledger), ``ailog.ndjson`` (the desk; ``ailog.desk_no_debate.ndjson`` for the abl
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from auraquant.cli.common import (
+    Timeframe,
+    check_model_option,
     console,
     emit_json,
     err_console,
@@ -38,9 +41,17 @@ def _symbols(raw: str) -> tuple[str, ...]:
 
 
 def _timeframe(value: str, name: str) -> str:
+    """A timeframe code, or a one-line error naming the option (``run``, ``worker``)."""
     if value not in TIMEFRAMES:
         fail(f"{name}: {value!r} is not one of {', '.join(TIMEFRAMES)}")
     return value
+
+
+class Backend(StrEnum):
+    """Where a replay's meetings run."""
+
+    PROCESSES = "processes"
+    CELERY = "celery"
 
 
 def replay(
@@ -50,11 +61,14 @@ def replay(
     start: Annotated[str, typer.Option("--start", help="First meeting, ISO-8601 UTC.")],
     end: Annotated[str, typer.Option("--end", help="End of the window, ISO-8601 UTC.")],
     every: Annotated[
-        str, typer.Option("--every", help="Meeting cadence (a timeframe code).")
-    ] = "4h",
-    timeframe: Annotated[str, typer.Option("--timeframe", help="The memo's timeframe.")] = "1h",
+        Timeframe, typer.Option("--every", help="Meeting cadence (a timeframe code).")
+    ] = Timeframe.H4,
+    timeframe: Annotated[
+        Timeframe, typer.Option("--timeframe", help="The memo's timeframe.")
+    ] = Timeframe.H1,
     model: Annotated[
-        str, typer.Option("--model", help="provider:model for every seat.")
+        str,
+        typer.Option("--model", callback=check_model_option, help="provider:model for every seat."),
     ] = "offline",
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="OpenAI-compatible server.")
@@ -63,18 +77,19 @@ def replay(
         str, typer.Option("--desk", help="Desk name the ledger rows carry.")
     ] = "replay",
     budget: Annotated[
-        int | None, typer.Option("--budget", help="Interrupt budget of the desk.")
+        int | None, typer.Option("--budget", min=0, help="Interrupt budget of the desk.")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Meeting processes (default: the cores).")
+        int | None,
+        typer.Option("--workers", min=1, help="Meeting processes (default: the cores)."),
     ] = None,
     learn: Annotated[
         bool, typer.Option("--learn/--no-learn", help="Role weights from the review loop.")
     ] = True,
     backend: Annotated[
-        str,
+        Backend,
         typer.Option("--backend", help="Where meetings run: processes (here) or celery (workers)."),
-    ] = "processes",
+    ] = Backend.PROCESSES,
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Run directory name (new).")
     ] = None,
@@ -90,28 +105,13 @@ def replay(
 
     syms = _symbols(symbols)
     t0, t1 = parse_time_option(start, "--start"), parse_time_option(end, "--end")
-    _timeframe(every, "--every")
-    _timeframe(timeframe, "--timeframe")
-    if workers is not None and workers < 1:
-        fail(f"--workers must be >= 1, got {workers}")
-    if backend not in ("processes", "celery"):
-        fail(f"--backend: {backend!r} is not one of processes, celery")
-    if budget is not None and budget < 0:
-        fail(f"--budget must be >= 0, got {budget}")
-    if model != "offline":
-        from agents.models import ModelSpecError, parse_model_id
-
-        try:
-            parse_model_id(model)
-        except ModelSpecError as exc:
-            fail(f"--model: {exc}")
     try:
         check_desk_name(desk)
     except DeskError as exc:
         fail(str(exc))
     spec = ReplaySpec(
-        symbols=syms, start=iso(t0), end=iso(t1), every=every, timeframe=timeframe, model=model,
-        base_url=base_url, desk=desk, budget=budget, learn=learn,
+        symbols=syms, start=iso(t0), end=iso(t1), every=every.value, timeframe=timeframe.value,
+        model=model, base_url=base_url, desk=desk, budget=budget, learn=learn,
     )  # fmt: skip
     n_workers = min(workers or os.cpu_count() or 1, len(syms))
     store = store_dir()
@@ -128,7 +128,7 @@ def replay(
     out.mkdir(parents=True, exist_ok=False)
     try:
         summary = _run(spec, store, rid, out, n_workers, market, quiet=json_out,
-                       pool=_celery_pool(spec, store) if backend == "celery" else None)  # fmt: skip
+                       pool=_celery_pool(spec, store) if backend is Backend.CELERY else None)  # fmt: skip
     except ReplayInputError as exc:
         fail(str(exc))
     if json_out:

@@ -119,13 +119,17 @@ def test_cli_json_prints_one_object_with_run_dir(store_home: Path) -> None:
     assert obj["bars"] == 1440 and obj["headline"]["trades"] >= 1
 
 
+def test_the_strategy_choices_are_the_strategies() -> None:
+    from auraquant.cli.backtest import StrategyName
+    from backtest.strategies import STRATEGIES
+
+    assert [s.value for s in StrategyName] == list(STRATEGIES)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (
-            ["--strategy", "rsi"],
-            "--strategy: 'rsi' is not one of buy_and_hold, sma_cross, sma_cross_atr",
-        ),
+        (["--strategy", "rsi"], "Invalid value for '--strategy': Value error, 'rsi' is not one of"),
         (["--symbol", "PEPEUSDT"], "--symbol: 'PEPEUSDT' is not one of"),
         (
             ["--end", "2023-04-01T00:00:00Z"],
