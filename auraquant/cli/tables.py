@@ -13,7 +13,6 @@ Numbers print rounded to their meaning: a price on its instrument's tick
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -48,7 +47,7 @@ class Col:
 def fit_to_output(console: Console) -> None:
     """Piped output is :data:`WIDTH` wide (``COLUMNS`` wins when set); a terminal keeps its own
     width. Rich would otherwise take the width of the terminal the pipe started in."""
-    columns = os.environ.get("COLUMNS", "")
+    columns = console._environ.get("COLUMNS", "")  # Rich's view of the terminal variables
     if columns.isdigit():
         console.width = int(columns)
     elif not console.is_terminal:
