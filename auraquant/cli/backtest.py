@@ -170,7 +170,7 @@ def backtest(
     rows.append([f"{line_label(HOLD_BENCHMARK, short=True)} return_pct", _fmt(bh)])
     title = f"{strategy} (strategy) on {symbol} ({timeframe}) {iso(t0)} → {iso(t1)}"
     console.print(cli_table((Col("metric"), Col("value", right=True)), rows, title=title))
-    console.print(f"run_dir: {out}", highlight=False, soft_wrap=True)
+    console.print(f"run_dir: {out}", highlight=False)
 
 
 def _config_dict(cfg: Any) -> dict[str, Any]:

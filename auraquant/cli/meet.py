@@ -398,7 +398,7 @@ def _show(result: Any, as_json: bool) -> None:
         return
     render(result)
     if html:
-        console.print(f"meeting view: {html}", highlight=False, soft_wrap=True)
+        console.print(f"meeting view: {html}", highlight=False)
 
 
 def _write_view(result: Any) -> str | None:

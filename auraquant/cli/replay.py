@@ -212,7 +212,7 @@ def _show(summary: dict[str, Any]) -> None:
             f"{int(u.get('completion_tokens', 0))} tokens, ${u.get('cost', 0.0):.4f}",
             highlight=False,
         )
-    console.print(f"run_dir: {summary['run_dir']}", soft_wrap=True, highlight=False)
+    console.print(f"run_dir: {summary['run_dir']}", highlight=False)  # folds only if it must
 
 
 def _fmt(v: Any) -> str:
