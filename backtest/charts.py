@@ -67,7 +67,7 @@ def _dates(ax: Axes, index: pd.Index | None = None) -> None:
     if index is not None and len(index):
         first, last = pd.Timestamp(index[0]), pd.Timestamp(index[-1])
         if last > first:
-            ax.set_xlim(first, last)
+            ax.set_xlim(float(mdates.date2num(first)), float(mdates.date2num(last)))
         years = f"{first.year}" if first.year == last.year else f"{first.year}–{last.year}"
         ax.set_xlabel(f"Time (UTC), {years}")
     ax.grid(True, alpha=0.3)

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.markup import escape
 from rich.padding import Padding
@@ -74,7 +73,7 @@ class MeetGroup(TyperGroup):
     """``meet SYMBOL …`` holds a meeting (the ``hold`` command); ``meet resume THREAD …``
     continues a paused one. Anything that is not a sub-command's name goes to ``hold``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer vendors click's Context
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = ["hold", *args]
         return super().parse_args(ctx, args)
