@@ -13,7 +13,14 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 
-from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
+from auraquant.cli.common import (
+    console,
+    emit_json,
+    err_console,
+    fail,
+    parse_symbol_option,
+    parse_time_option,
+)
 from auraquant.cli.exchange_tables import fills_table, order_table, positions_table
 from auraquant.cli.tables import WideOpt, show
 from exchange.clock import advance as advance_clock
@@ -224,6 +231,7 @@ def advance(
     it is ``--from``, else the exchange's clock (set by other symbols), else the one bar that
     closes at ``--to``.
     """
+    symbol = parse_symbol_option(symbol, "--symbol")
     end = parse_time_option(to, "--to")
     ex, last = _run(lambda ex: ex.now_for(symbol), save=False)
     if from_ is not None:
