@@ -131,13 +131,16 @@ def status(
         return
     dd = s["day_drawdown_pct"]
     console.print(f"desk [bold]{desk}[/]: equity {s['equity']:.2f} (available {s['available']:.2f}),"
-                  f" day drawdown {'-' if dd is None else f'{dd:.2f}'}%", highlight=False)  # fmt: skip
+                  f" day drawdown {'n/a' if dd is None else f'{dd:.2f}%'}", highlight=False)  # fmt: skip
     b = s["breaker"]
     console.print(f"breaker: {b.get('consecutive_losses', 0)} losses in a row"
                   + (f", tripped until {b['tripped_until']} ({b.get('trip_reason')})"
                      if b.get("tripped_until") else ", not tripped"), highlight=False)  # fmt: skip
     for title, cols, rows in status_tables(s, wide):
-        show(console, cli_table(cols, rows, title=title, wide=wide), wide)
+        if rows:
+            show(console, cli_table(cols, rows, title=title, wide=wide), wide)
+        else:
+            console.print(f"{title}: none", highlight=False)
     for sym, at in s["next_meeting"].items():
         console.print(f"next meeting {sym}: {at}", highlight=False)
 
