@@ -208,6 +208,16 @@ CASES = [
         lambda w, m: ["exchange", "positions"],
         lambda w: {"symbol", "liq. price", "uPnL"},
     ),
+    Case(
+        "exchange balance",
+        "desk",
+        lambda w, m: ["exchange", "balance"],
+        lambda w: {
+            f"{v:.2f}"
+            for v in as_json(w.desk, ["exchange", "balance"])["balance"].values()
+            if isinstance(v, float)
+        },
+    ),
     Case("status", "desk", lambda w, m: ["status"], _status),
     Case("replay", "desk", lambda w, m: ["replay", *REPLAY], _replay),
     Case("review", "desk", lambda w, m: ["review", w.replay_id], _review),
