@@ -1,6 +1,6 @@
 """The three standard backtest charts, drawn with matplotlib's Agg backend into PNG bytes.
 
-1. equity with the drawdown shaded (and buy-and-hold of the same symbol for comparison),
+1. equity with the drawdown shaded (and the hold benchmark of the same symbol),
 2. the trades on the price,
 3. the distribution of trade PnL.
 
@@ -25,6 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from backtest.line_names import HOLD_BENCHMARK, HOLD_STRATEGY, line_label
 from backtest.metrics import Trade
 
 _GREEN, _RED, _BLUE, _GREY = "#1a9850", "#d73027", "#2166ac", "#7f7f7f"
@@ -48,24 +49,42 @@ def _thin(series: pd.Series, how: str = "last") -> pd.Series:
     return series.resample(step).agg(how).dropna()
 
 
-def _dates(ax: Axes) -> None:
-    loc = mdates.AutoDateLocator(minticks=4, maxticks=9)
+# Every tick names its month (``Apr 05``, ``Apr 17 12:00``): a concise formatter's offset label
+# is taken from the last tick, which can fall past the data (``2023-May`` under an April chart).
+_TICK_FORMATS = ["%Y", "%b %Y", "%b %d", "%b %d %H:%M", "%b %d %H:%M", "%b %d %H:%M:%S"]
+
+
+def _dates(ax: Axes, index: pd.Index | None = None) -> None:
+    """Time ticks that each say the month, clipped to the data's span; the year(s) go into the
+    axis label."""
+    loc = mdates.AutoDateLocator(minticks=4, maxticks=8)
     ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=True))
+    ax.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(
+            loc, formats=_TICK_FORMATS, zero_formats=_TICK_FORMATS, show_offset=False
+        )
+    )
+    if index is not None and len(index):
+        first, last = pd.Timestamp(index[0]), pd.Timestamp(index[-1])
+        if last > first:
+            ax.set_xlim(float(mdates.date2num(first)), float(mdates.date2num(last)))
+        years = f"{first.year}" if first.year == last.year else f"{first.year}–{last.year}"
+        ax.set_xlabel(f"Time (UTC), {years}")
     ax.grid(True, alpha=0.3)
 
 
 def equity_chart(
     equity: pd.Series, benchmark: pd.Series | None, title: str, initial: float
 ) -> bytes:
-    """Equity (USDT) with buy-and-hold on top, and the drawdown (%) shaded below."""
+    """Equity (USDT) with the hold benchmark on top, and the drawdown (%) shaded below."""
     fig = Figure(figsize=(11, 6.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.2])
     eq = _thin(equity)
     top.plot(eq.index, eq.to_numpy(), color=_BLUE, lw=1.3, label="Strategy equity")
     if benchmark is not None and len(benchmark):
         bh = _thin(benchmark)
-        top.plot(bh.index, bh.to_numpy(), color=_GREY, lw=1.0, ls="--", label="Buy & hold")
+        top.plot(bh.index, bh.to_numpy(), color=_GREY, lw=1.0, ls="--",
+                 label=line_label(HOLD_BENCHMARK))  # fmt: skip
     top.axhline(initial, color="black", lw=0.7, alpha=0.5, label=f"Start ({initial:,.0f} USDT)")
     top.set_ylabel("Equity (USDT)")
     top.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
@@ -83,8 +102,7 @@ def equity_chart(
     bottom.set_ylabel("Drawdown (%)")
     bottom.set_title(f"Drawdown from peak (max {worst:.2f} %)", loc="left", fontsize=10)
     bottom.set_ylim(min(worst * 1.15, -0.01), 0.0)
-    bottom.set_xlabel("Time (UTC)")
-    _dates(bottom)
+    _dates(bottom, equity.index)
     return _png(fig)
 
 
@@ -138,12 +156,11 @@ def trades_chart(close: pd.Series, trades: Sequence[Trade], title: str) -> bytes
         _no_trades(ax)
     ax.set_title(f"{title} — {len(trades)} trades", loc="left", fontsize=12)
     ax.set_ylabel("Price (USDT)")
-    ax.set_xlabel("Time (UTC)")
     ax.yaxis.set_major_formatter(
         matplotlib.ticker.StrMethodFormatter("{x:,.2f}" if close.iloc[-1] < 100 else "{x:,.0f}")
     )
     ax.legend(loc="best", frameon=False, ncols=2, fontsize=9)
-    _dates(ax)
+    _dates(ax, close.index)
     return _png(fig)
 
 
@@ -193,10 +210,10 @@ def pnl_chart(trades: Sequence[Trade], title: str) -> bytes:
 
 
 _LINE_STYLE = {
-    "desk": (_BLUE, "-", 1.6, "Desk"),
-    "desk_no_debate": ("#6a3d9a", "-", 1.1, "Desk without debate"),
-    "buy_and_hold": (_GREY, "--", 1.0, "Buy & hold"),
-    "sma_cross": ("#ff7f00", ":", 1.2, "SMA 20/60 cross"),
+    "desk": (_BLUE, "-", 1.6, line_label("desk")),
+    "desk_no_debate": ("#6a3d9a", "-", 1.1, line_label("desk_no_debate")),
+    HOLD_STRATEGY: (_GREY, "--", 1.0, line_label(HOLD_STRATEGY)),
+    "sma_cross": ("#ff7f00", ":", 1.2, line_label("sma_cross")),
 }
 
 
@@ -224,6 +241,7 @@ def replay_equity_chart(curves: dict[str, pd.Series], initial: float, title: str
     _dates(top)
     bottom.set_ylabel("Drawdown (%)")
     bottom.set_title("Drawdown from peak (desk shaded)", loc="left", fontsize=10)
-    bottom.set_xlabel("Time (UTC)")
-    _dates(bottom)
+    firsts = [c.index[0] for c in curves.values() if len(c)]
+    lasts = [c.index[-1] for c in curves.values() if len(c)]
+    _dates(bottom, pd.DatetimeIndex([min(firsts), max(lasts)]) if firsts else None)
     return _png(fig)

@@ -1,4 +1,4 @@
-"""Pure performance metrics: trades from fills (FIFO), equity statistics, the buy-and-hold benchmark.
+"""Pure performance metrics: trades from fills (FIFO), equity statistics, the hold benchmark.
 
 Every formula is written out in ``backtest/METRICS.md``; the tests in
 ``tests/backtest/test_metrics.py`` check them on hand-made curves and trade lists. Nothing here
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from backtest.line_names import HOLD_BENCHMARK
 from tools.timeutil import iso
 
 #: Crypto trades every day of the year.
@@ -296,8 +297,9 @@ def trade_stats(trades: list[Trade]) -> dict[str, Any]:
     }
 
 
-def buy_and_hold(bars: pd.DataFrame, initial: float) -> dict[str, Any]:
-    """Holding the symbol from the first open to the last close, no fees: the benchmark."""
+def hold_benchmark(bars: pd.DataFrame, initial: float) -> dict[str, Any]:
+    """Holding the symbol from the first open to the last close, no fees: the benchmark (not the
+    ``buy_and_hold`` strategy, which trades; see ``backtest.line_names``)."""
     if bars.empty:
         return {"return_pct": None}
     first_open = float(bars["open"].iloc[0])
@@ -354,6 +356,6 @@ def summary(
         "exposure_pct": 100.0 * float(np.mean(position != 0)) if len(position) else 0.0,
         "turnover": fill_notional / float(equity.mean()) if len(equity) else 0.0,
         **trade_stats(trades),
-        "buy_and_hold": buy_and_hold(bars, initial),
+        HOLD_BENCHMARK: hold_benchmark(bars, initial),
     }
     return {k: (_finite(v) if isinstance(v, float) else v) for k, v in out.items()}

@@ -11,7 +11,8 @@ Rules (id: pass / clamp / deny):
 - ``R00_position_open``, ``R00_clock``, ``R00_market``, ``R00_p_win`` (``decisions.preconditions``,
   inputs in :class:`GateInputs`): run first; any failure denies with the R00 reasons alone.
 
-- ``R01_symbol_allowed``: symbol in the allow-list and equal to the snapshot's; else deny.
+- ``R01_symbol_allowed``: symbol (a synthetic ``SYNTH-<pair>`` as its pair) in the allow-list and
+  equal to the snapshot's; else deny.
 - ``R02_action``: LONG or SHORT; FLAT is denied with the reason ``no trade``.
 - ``R03_confidence``: confidence >= ``min_confidence``; else deny.
 - ``R04_circuit_breaker``: breaker not tripped, daily drawdown and losing streak under the
@@ -56,6 +57,7 @@ from decisions.market import MarketSnapshot
 from decisions.preconditions import GateInputs, precondition_failures
 from decisions.schema import Clamp, Decision, GateReason, GateResult, Verdict
 from exchange.types import OrderPlan, OrderType, Side
+from tools.symbols import trades_as
 
 RULE_IDS: tuple[str, ...] = (
     "R01_symbol_allowed",
@@ -217,12 +219,16 @@ def _check_account_rules(
 ) -> None:
     """R01-R05: the rules that do not depend on the prices. All run, so all failures show."""
     sym = decision.symbol
-    if sym not in limits.allowed_symbols:
+    if trades_as(sym) not in limits.allowed_symbols:
         t.fail("R01_symbol_allowed", f"{sym!r} is not in the allow-list")
     elif sym != market.symbol:
         t.fail("R01_symbol_allowed", f"market snapshot is for {market.symbol}, decision for {sym}")
     else:
-        t.ok("R01_symbol_allowed", f"{sym} is allowed")
+        pair = trades_as(sym)
+        t.ok(
+            "R01_symbol_allowed",
+            f"{sym} is allowed" + (f" (synthetic {pair})" if pair != sym else ""),
+        )
 
     t.ok("R02_action", decision.action)
 

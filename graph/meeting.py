@@ -69,7 +69,12 @@ def build_meeting_graph(
     g.add_node("execute", nodes.logged("execute", nodes.execute))
 
     g.add_edge(START, "open")
-    g.add_edge([risk.id] if risk.reads_turns else openers, "review")  # every opening seat
+    # the opening seats end in one step, so the review (or, with no round to hold, the chair)
+    # runs once after all of them
+    for seat_id in [risk.id] if risk.reads_turns else openers:
+        g.add_conditional_edges(
+            seat_id, _after_debate_step("review", chair.id), ["review", chair.id]
+        )
     g.add_conditional_edges(
         "review", _after_debate_step("resolve", chair.id), ["resolve", chair.id]
     )

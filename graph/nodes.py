@@ -339,7 +339,7 @@ def open_meeting(state: MeetingState, ctx: MeetingContext, services: MeetingServ
             "round": 0,
             "spent": {},
             "revisions": 0,
-            "ended_by": "",
+            "ended_by": protocol.before_debate(max_rounds=ctx.max_rounds) or "",
             "exchange_sync": clock.as_log(),
         },
         model="deterministic:memos.build_memo",

@@ -135,6 +135,12 @@ def may_review(roster: Roster, budgets: Budgets, spent: Mapping[str, int]) -> li
     return [r.id for r in roster.roles if r.may_raise and budgets.left(spent, r.id) >= COST]
 
 
+def before_debate(*, max_rounds: int) -> EndedBy | None:
+    """Why the debate ends before its first review round: ``max_rounds`` 0 holds none (the CTO
+    decides on the opening turns)."""
+    return "rounds" if max_rounds <= 0 else None
+
+
 def after_review(
     *,
     admitted: int,

@@ -27,6 +27,13 @@ def normalize_symbol(value: str) -> str:
     return symbol
 
 
+def trades_as(symbol: str) -> str:
+    """The pair a symbol trades as: a synthetic series (``SYNTH-BTCUSDT``) trades under its
+    pair's rules and allow-list entry, so the synthetic demo can place orders; it never reaches
+    a real venue (WEEX symbols are alphanumeric pairs)."""
+    return symbol.removeprefix(SYNTH_PREFIX)
+
+
 _NAMES: dict[str, tuple[str, ...]] = {
     "BTCUSDT": ("btc", "bitcoin", "bitcoins", "xbt"),
     "ETHUSDT": ("eth", "ether", "ethereum"),

@@ -19,6 +19,8 @@ from auraquant.cli import status as status_cli
 from auraquant.cli import view as view_cli
 from auraquant.cli import weex as weex_cli
 from auraquant.cli import workers as workers_cli
+from auraquant.cli.common import console
+from auraquant.cli.tables import fit_to_output
 from auraquant.settings import load_environment
 
 app = typer.Typer(
@@ -34,6 +36,7 @@ app = typer.Typer(
 def _root() -> None:
     """AuraQuant: agents debate, a risk gate disposes, every step is logged."""
     load_environment()
+    fit_to_output(console)
 
 
 data_cli.app.command("follow")(data_feed_cli.follow)
@@ -42,7 +45,7 @@ app.add_typer(data_cli.app, name="data")
 app.command("memo")(memo_cli.memo)
 app.add_typer(exchange_cli.app, name="exchange")
 app.command("backtest")(backtest_cli.backtest)
-app.command("meet")(meet_cli.meet)
+app.add_typer(meet_cli.app, name="meet")
 app.command("demo")(demo_cli.demo)
 app.command("replay")(replay_cli.replay)
 app.command("review")(review_cli.review)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from auraquant.cli.common import (
+    Timeframe,
     console,
     emit_json,
     err_console,
@@ -16,7 +17,9 @@ from auraquant.cli.common import (
     parse_symbol_option,
     parse_time_option,
 )
-from tools.timeutil import TIMEFRAMES, iso
+from auraquant.cli.tables import Col, cli_table
+from backtest.line_names import HOLD_BENCHMARK, line_label
+from tools.timeutil import iso
 
 _PARAM_OPTIONS = ("fast", "slow", "atr_period", "sl_atr", "tp_atr")
 
@@ -29,14 +32,23 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+class StrategyName(StrEnum):
+    """The baseline strategies (``backtest.strategies.STRATEGIES``) as a command-line choice."""
+
+    BUY_AND_HOLD = "buy_and_hold"
+    SMA_CROSS = "sma_cross"
+    SMA_CROSS_ATR = "sma_cross_atr"
+
+
 def backtest(
-    strategy: str = typer.Option(
-        "sma_cross_atr", "--strategy", help="buy_and_hold | sma_cross | sma_cross_atr"
-    ),
+    strategy_name: Annotated[
+        StrategyName, typer.Option("--strategy", help="the baseline strategy to trade")
+    ] = StrategyName.SMA_CROSS_ATR,
     symbol: str = typer.Option("BTCUSDT", "--symbol", help="e.g. BTCUSDT"),
-    timeframe: str = typer.Option(
-        "1m", "--timeframe", help="strategy timeframe (orders always match on 1m bars)"
-    ),
+    timeframe_code: Annotated[
+        Timeframe,
+        typer.Option("--timeframe", help="strategy timeframe (orders always match on 1m bars)"),
+    ] = Timeframe.M1,
     start: str = typer.Option(..., "--start", help="first bar open, ISO-8601 UTC"),
     end: str = typer.Option(..., "--end", help="window end (bars closed by then), ISO-8601 UTC"),
     fast: int | None = typer.Option(None, "--fast", help="fast SMA length (bars)"),
@@ -53,13 +65,10 @@ def backtest(
     """Backtest a baseline strategy on stored 1m candles; write report.json and three charts."""
     from backtest.engine import BacktestInputError, run_strategy
     from backtest.report import RunSpec, write_run
-    from backtest.strategies import STRATEGIES, get_strategy
+    from backtest.strategies import get_strategy
 
-    if strategy not in STRATEGIES:
-        fail(f"--strategy: {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    strategy, timeframe = strategy_name.value, timeframe_code.value
     symbol = parse_symbol_option(symbol, "--symbol")
-    if timeframe not in TIMEFRAMES:
-        fail(f"--timeframe: {timeframe!r} is not one of {', '.join(TIMEFRAMES)}")
     t0 = parse_time_option(start, "--start")
     t1 = parse_time_option(end, "--end")
     if t1 <= t0:
@@ -140,7 +149,7 @@ def backtest(
         out, report = write_run(result, spec)
 
     head = report["headline"]
-    bh = report["metrics"]["buy_and_hold"]["return_pct"]
+    bh = report["metrics"][HOLD_BENCHMARK]["return_pct"]
     if json_out:
         emit_json(
             {
@@ -153,18 +162,15 @@ def backtest(
                 "end": iso(t1),
                 "bars": report["execution"]["bars"],
                 "headline": head,
-                "buy_and_hold_return_pct": bh,
+                "hold_benchmark_return_pct": bh,
             }
         )
         return
-    table = Table(title=f"{strategy} on {symbol} ({timeframe}) {iso(t0)} → {iso(t1)}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for k, v in head.items():
-        table.add_row(k, _fmt(v))
-    table.add_row("buy_and_hold_return_pct", _fmt(bh))
-    console.print(table)
-    console.print(f"run_dir: {out}", highlight=False, soft_wrap=True)
+    rows = [[k, _fmt(v)] for k, v in head.items()]
+    rows.append([f"{line_label(HOLD_BENCHMARK, short=True)} return_pct", _fmt(bh)])
+    title = f"{strategy} (strategy) on {symbol} ({timeframe}) {iso(t0)} → {iso(t1)}"
+    console.print(cli_table((Col("metric"), Col("value", right=True)), rows, title=title))
+    console.print(f"run_dir: {out}", highlight=False)
 
 
 def _config_dict(cfg: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from typing import Any, NoReturn
 
 import pandas as pd
@@ -16,6 +17,19 @@ from rich.console import Console
 
 from tools.symbols import normalize_symbol
 from tools.timeutil import TimeParseError, parse_utc
+
+
+class Timeframe(StrEnum):
+    """A bar length (``tools.timeutil.TIMEFRAMES``) as a command-line choice."""
+
+    M1 = "1m"
+    M5 = "5m"
+    M15 = "15m"
+    M30 = "30m"
+    H1 = "1h"
+    H4 = "4h"
+    D1 = "1d"
+
 
 console = Console()
 err_console = Console(stderr=True)
@@ -47,3 +61,17 @@ def parse_symbol_option(value: str, name: str = "symbol") -> str:
         return normalize_symbol(value)
     except ValueError as exc:
         fail(f"{name}: {exc}")
+
+
+def check_model_option(value: str | None) -> str | None:
+    """``--model`` is checked while the command line is read, before anything else: an unknown
+    provider or a missing model name fails in one line naming the value and the forms."""
+    if value is None:
+        return None
+    from agents.models import ModelSpecError, parse_model_id
+
+    try:
+        parse_model_id(value)
+    except ModelSpecError as exc:
+        fail(f"--model: {exc}")
+    return value

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.table import Table
 
 from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
+from auraquant.cli.tables import Col, cli_table
 from tools.errors import DataValidationError, DownloadError
 from tools.store import Gap, list_store
 from tools.timeutil import TIMEFRAMES
@@ -54,14 +54,17 @@ def import_cmd(
     if json_out:
         emit_json(report.model_dump())
         return
-    table = Table(title=f"imported into {report.store}")
-    for col in ("data", "rows", "first (UTC)", "last (UTC)", "gaps"):
-        table.add_column(col, no_wrap=True, justify="right" if col == "rows" else "left")
-    for f in report.files:
-        gaps = f"{f.gap_count} ({f.missing_bars} bars)" if f.gap_count else "0"
-        what = f"{f.symbol} {f.timeframe}" if f.symbol else (f.dataset or f.file)
-        table.add_row(what, f"{f.rows:,}", _short(f.first), _short(f.last), gaps)
-    console.print(table)
+    rows = [
+        [
+            f"{f.symbol} {f.timeframe}" if f.symbol else (f.dataset or f.file), f"{f.rows:,}",
+            _short(f.first), _short(f.last),
+            f"{f.gap_count} ({f.missing_bars} bars)" if f.gap_count else "0",
+        ]
+        for f in report.files
+    ]  # fmt: skip
+    cols = (Col("data", fold=True), Col("rows", right=True), Col("first (UTC)"),
+            Col("last (UTC)"), Col("gaps", right=True))  # fmt: skip
+    console.print(cli_table(cols, rows, title=f"imported into {report.store}"))
     for f in report.files:
         if f.gap_count and f.gap_count <= 3:
             console.print(f"gap in {f.file}: {_gap_text(f.gaps)}", highlight=False)
@@ -90,27 +93,22 @@ def ls_cmd(json_out: JsonOpt = False) -> None:
     if not listing.candles and not listing.news:
         console.print(f"the store {listing.store} is empty: run `auraquant data import PATH`")
         return
-    table = Table(title=f"candles in {listing.store}")
-    for col in ("symbol", "tf", "first bar (UTC)", "last bar (UTC)", "rows", "gaps", "missing"):
-        table.add_column(
-            col, no_wrap=True, justify="right" if col in ("rows", "gaps", "missing") else "left"
-        )
-    for c in listing.candles:
-        table.add_row(
-            c.symbol, c.timeframe, _short(c.first), _short(c.last), str(c.rows),
-            str(c.gap_count), str(c.missing_bars),
-        )  # fmt: skip
-    console.print(table)
+    cols = (Col("symbol", fold=True), Col("tf"), Col("first bar (UTC)"), Col("last bar (UTC)"),
+            Col("rows", right=True), Col("gaps", right=True), Col("missing", right=True))  # fmt: skip
+    rows = [
+        [c.symbol, c.timeframe, _short(c.first), _short(c.last), f"{c.rows:,}", str(c.gap_count),
+         str(c.missing_bars)]
+        for c in listing.candles
+    ]  # fmt: skip
+    console.print(cli_table(cols, rows, title=f"candles in {listing.store}"))
     for c in listing.candles:
         if 0 < c.gap_count <= 3:
             console.print(f"gap in {c.symbol} {c.timeframe}: {_gap_text(c.gaps)}", highlight=False)
     if listing.news:
-        news = Table(title="news")
-        for col in ("dataset", "first", "last", "rows"):
-            news.add_column(col)
-        for n in listing.news:
-            news.add_row(n.dataset, n.first or "", n.last or "", str(n.rows))
-        console.print(news)
+        ncols = (Col("dataset", fold=True), Col("first (UTC)"), Col("last (UTC)"),
+                 Col("rows", right=True))  # fmt: skip
+        nrows = [[n.dataset, _short(n.first), _short(n.last), f"{n.rows:,}"] for n in listing.news]
+        console.print(cli_table(ncols, nrows, title="news"))
 
 
 @app.command("download")

@@ -14,14 +14,14 @@ from rich.rule import Rule
 
 from auraquant.cli.common import console, fail
 from auraquant.cli.weex import demo_steps as weex_demo_steps
-from tools.paths import shared_data_dir
+from tools.paths import DataDirError, shared_data_dir
 
 REAL_SYMBOL = "BTCUSDT"
 REAL_AT = "2023-04-20T12:00:00Z"
 REAL_BACKTEST = ("2023-04-01T00:00:00Z", "2023-04-30T00:00:00Z")
 REAL_REPLAY = ("BTCUSDT,ETHUSDT", "2023-04-17T00:00:00Z", "2023-04-20T00:00:00Z")
 SYNTH_SYMBOL = "SYNTH-BTCUSDT"
-SYNTH_AT = "2024-01-06T12:00:00Z"
+SYNTH_AT = "2024-01-05T12:00:00Z"  # the offline desk trades here: the demo shows an execution
 SYNTH_BACKTEST = ("2024-01-01T00:00:00Z", "2024-01-10T00:00:00Z")
 SYNTH_REPLAY = ("SYNTH-BTCUSDT", "2024-01-03T00:00:00Z", "2024-01-06T00:00:00Z")
 DEMO_DESK = "demo"
@@ -45,7 +45,10 @@ def demo(
     ),
 ) -> None:
     """Import the data, print a memo, run a backtest and hold a meeting (one command)."""
-    data = None if synthetic else shared_data_dir()
+    try:
+        data = None if synthetic else shared_data_dir()
+    except DataDirError as exc:
+        fail(f"{exc} (unset it to use ../shared/data or the synthetic market)")
     if data is not None:
         symbol, at, (start, end), replay = REAL_SYMBOL, REAL_AT, REAL_BACKTEST, REAL_REPLAY
         console.print(f"Real Binance candles and headlines found in [bold]{data}[/]")

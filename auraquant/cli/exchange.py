@@ -13,8 +13,16 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 
-from auraquant.cli.common import console, emit_json, err_console, fail, parse_time_option
-from auraquant.cli.exchange_tables import fills_table, order_table, positions_table, show
+from auraquant.cli.common import (
+    console,
+    emit_json,
+    err_console,
+    fail,
+    parse_symbol_option,
+    parse_time_option,
+)
+from auraquant.cli.exchange_tables import fills_table, order_table, positions_table
+from auraquant.cli.tables import WideOpt, show
 from exchange.clock import advance as advance_clock
 from exchange.clock import bars_from
 from exchange.errors import ExchangeError
@@ -36,7 +44,6 @@ order_app = typer.Typer(help="Place, modify, cancel and list orders.", no_args_i
 app.add_typer(order_app, name="order")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
-WideOpt = Annotated[bool, typer.Option("--wide", help="more columns (wider than 80)")]
 
 
 def snapshot_store() -> VersionedStore:
@@ -224,6 +231,7 @@ def advance(
     it is ``--from``, else the exchange's clock (set by other symbols), else the one bar that
     closes at ``--to``.
     """
+    symbol = parse_symbol_option(symbol, "--symbol")
     end = parse_time_option(to, "--to")
     ex, last = _run(lambda ex: ex.now_for(symbol), save=False)
     if from_ is not None:

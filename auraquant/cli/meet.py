@@ -1,6 +1,7 @@
 """`auraquant meet SYMBOL --at TIME`: hold one meeting on the stored data and show the debate.
 
-With ``--require-approval`` the meeting stops before the gate and prints a thread id;
+``meet`` is a command group: ``meet SYMBOL --at TIME`` (the ``hold`` command) holds a meeting;
+with ``--require-approval`` it stops before the gate and prints a thread id, and
 ``auraquant meet resume THREAD --approve`` (or ``--reject``) continues it. Pauses are kept by a
 checkpointer: SQLite under ``$AURAQUANT_HOME/checkpoints.sqlite``, or PostgreSQL when
 ``DATABASE_URL`` is set.
@@ -20,9 +21,11 @@ import typer
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
-from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
 from auraquant.cli.common import (
+    check_model_option,
     console,
     emit_json,
     err_console,
@@ -30,7 +33,10 @@ from auraquant.cli.common import (
     parse_symbol_option,
     parse_time_option,
 )
+from auraquant.cli.tables import Col, bias_text, cli_table, price_text
 from auraquant.settings import get_settings
+from auraquant.view.html import rule_order
+from auraquant.view.meeting import resolution_text
 from tools.paths import home_dir
 from tools.timeutil import iso
 
@@ -63,14 +69,39 @@ def checkpointed_graph() -> Iterator[Any]:
         conn.close()
 
 
+class MeetGroup(TyperGroup):
+    """``meet SYMBOL …`` holds a meeting (the ``hold`` command); ``meet resume THREAD …``
+    continues a paused one. Anything that is not a sub-command's name goes to ``hold``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer vendors click's Context
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["hold", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=MeetGroup,
+    help="Hold one meeting (meet SYMBOL --at TIME), or resume a paused one (meet resume THREAD).",
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON object (incl. run_dir) instead of the account."),
+]
+DeskOpt = Annotated[
+    str,
+    typer.Option(
+        "--desk",
+        help="The desk whose account the meeting trades (its exchange, breaker and ledger).",
+    ),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of a failure.")]
+
+
+@app.command("hold")
 def meet(
-    symbol: Annotated[
-        str, typer.Argument(help="Symbol, e.g. BTCUSDT; or 'resume' to continue a paused meeting.")
-    ],
-    thread: Annotated[
-        str | None,
-        typer.Argument(help="With 'resume': the thread id printed when the meeting paused."),
-    ] = None,
+    symbol: Annotated[str, typer.Argument(help="Symbol, e.g. BTCUSDT.")],
     at: Annotated[
         str | None,
         typer.Option("--at", help="Moment of the meeting, ISO-8601 UTC (2023-04-20T12:00:00Z)."),
@@ -79,7 +110,10 @@ def meet(
         str | None,
         typer.Option(
             "--model",
-            help="provider:model for every seat: offline (default), openai:gpt-4o-mini, ollama:llama3.1, google_genai:gemini-2.5-flash.",
+            callback=check_model_option,
+            is_eager=True,
+            help="provider:model for every seat: offline (default), openai:gpt-4o-mini, "
+            "ollama:llama3.1, google_genai:gemini-2.5-flash.",
         ),
     ] = None,
     base_url: Annotated[
@@ -91,11 +125,13 @@ def meet(
     ] = None,
     budget: Annotated[
         int | None,
-        typer.Option("--budget", help="Interrupts the whole meeting may spend (default 6)."),
+        typer.Option("--budget", min=0, help="Interrupts the whole meeting may spend (default 6)."),
     ] = None,
     rounds: Annotated[
         int | None,
-        typer.Option("--rounds", help="Review rounds before the CTO closes (default 2)."),
+        typer.Option(
+            "--rounds", min=0, help="Review rounds before the CTO closes (default 2; 0: none)."
+        ),
     ] = None,
     require_approval: Annotated[
         bool,
@@ -104,12 +140,6 @@ def meet(
             help="Stop before the gate for a human; prints the thread id to resume.",
         ),
     ] = False,
-    approve: Annotated[
-        bool | None, typer.Option("--approve/--reject", help="With 'resume': the human's answer.")
-    ] = None,
-    note: Annotated[
-        str, typer.Option("--note", help="With 'resume': a note recorded with the answer.")
-    ] = "",
     run_id: Annotated[
         str | None,
         typer.Option(
@@ -118,22 +148,11 @@ def meet(
             "with -2, -3… when taken).",
         ),
     ] = None,
-    desk: Annotated[
-        str,
-        typer.Option(
-            "--desk",
-            help="The desk whose account the meeting trades (its exchange, breaker and ledger).",
-        ),
-    ] = "default",
+    desk: DeskOpt = "default",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Hold the meeting and gate it; place nothing.")
     ] = False,
-    json: Annotated[
-        bool,
-        typer.Option(
-            "--json", help="Print one JSON object (incl. run_dir) instead of the account."
-        ),
-    ] = False,
+    json: JsonOpt = False,
     role_model: Annotated[
         list[str] | None,
         typer.Option(
@@ -143,11 +162,13 @@ def meet(
     ] = None,
     llm_timeout: Annotated[
         float | None,
-        typer.Option("--llm-timeout", help="Seconds per model request (default 30)."),
+        typer.Option("--llm-timeout", min=0.1, help="Seconds per model request (default 30)."),
     ] = None,
     llm_retries: Annotated[
         int | None,
-        typer.Option("--llm-retries", help="Retries of a transient provider error (default 2)."),
+        typer.Option(
+            "--llm-retries", min=0, help="Retries of a transient provider error (default 2)."
+        ),
     ] = None,
     llm_cache: Annotated[
         bool | None,
@@ -157,47 +178,30 @@ def meet(
         ),
     ] = None,
     max_calls: Annotated[
-        int | None, typer.Option("--max-calls", help="Model calls the meeting may make.")
+        int | None, typer.Option("--max-calls", min=0, help="Model calls the meeting may make.")
     ] = None,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="Tokens the meeting may spend.")
+        int | None, typer.Option("--max-tokens", min=0, help="Tokens the meeting may spend.")
     ] = None,
     max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="USD the meeting may spend.")
+        float | None, typer.Option("--max-cost", min=0.0, help="USD the meeting may spend.")
     ] = None,
     max_seconds: Annotated[
-        float | None, typer.Option("--max-seconds", help="Wall time for the model calls.")
+        float | None,
+        typer.Option("--max-seconds", min=0.0, help="Wall time for the model calls."),
     ] = None,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show the traceback of a failure.")
-    ] = False,
+    debug: DebugOpt = False,
 ) -> None:
-    """Hold one meeting on SYMBOL at --at: four seats debate, the gate disposes, orders go to a
-    virtual exchange; prints the debate, the decision, the gate's verdict and the orders."""
+    """Hold one meeting on SYMBOL at --at (the default: `meet SYMBOL --at TIME`).
+
+    Four seats debate, the gate disposes, orders go to a virtual exchange; prints the debate,
+    the decision, the gate's verdict and the orders."""
     from graph.context import MeetingContext
 
-    if symbol.strip().lower() == "resume":
-        if not thread:
-            fail("resume: give the THREAD id printed when the meeting paused")
-        if approve is None:
-            fail("resume: say --approve or --reject")
-        _resume(thread, bool(approve), note, json, desk)
-        return
     symbol = parse_symbol_option(symbol, "symbol")
     if at is None:
         fail("--at is required, e.g. --at 2023-04-20T12:00:00Z")
     at_ts = parse_time_option(at, "--at")
-    if model is not None:
-        from agents.models import ModelSpecError, parse_model_id
-
-        try:
-            parse_model_id(model)
-        except ModelSpecError as exc:
-            fail(f"--model: {exc}")
-    if budget is not None and budget < 0:
-        fail(f"--budget must be >= 0, got {budget}")
-    if rounds is not None and rounds < 0:
-        fail(f"--rounds must be >= 0, got {rounds}")
     from auraquant.desks import unique_run_id
     from graph.desk import DeskError, check_desk_name
 
@@ -208,13 +212,6 @@ def meet(
         )
     except DeskError as exc:
         fail(str(exc))
-    if llm_timeout is not None and llm_timeout <= 0:
-        fail(f"--llm-timeout must be > 0 seconds, got {llm_timeout}")
-    for name, value in (("--llm-retries", llm_retries), ("--max-calls", max_calls),
-                        ("--max-tokens", max_tokens), ("--max-cost", max_cost),
-                        ("--max-seconds", max_seconds)):  # fmt: skip
-        if value is not None and value < 0:
-            fail(f"{name} must be >= 0, got {value}")
     models = _role_models(role_model or [])
     try:
         ctx = MeetingContext(
@@ -249,6 +246,23 @@ def meet(
             f"repair); the meeting closed FLAT. AI log: {result.run_dir}/ailog.ndjson",
             EXIT_MODEL,
         )
+
+
+@app.command("resume")
+def resume(
+    thread: Annotated[str, typer.Argument(help="The thread id printed when the meeting paused.")],
+    approve: Annotated[
+        bool, typer.Option("--approve/--reject", help="The human's answer (required).")
+    ],
+    note: Annotated[str, typer.Option("--note", help="A note recorded with the answer.")] = "",
+    desk: DeskOpt = "default",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Continue a meeting paused by --require-approval.
+
+    --approve: the gate and the orders follow; --reject: the meeting closes FLAT."""
+    _resume(thread, approve, note, json, desk, debug)
 
 
 def _role_models(pairs: list[str]) -> dict[str, str]:
@@ -304,7 +318,9 @@ def _conclude(desk: Any, result: Any) -> None:
     )  # fmt: skip
 
 
-def _resume(thread: str, approve: bool, note: str, as_json: bool, desk_name: str) -> None:
+def _resume(
+    thread: str, approve: bool, note: str, as_json: bool, desk_name: str, debug: bool = False
+) -> None:
     from auraquant.desks import open_desk
     from graph.context import MeetingContext
     from graph.meeting import resume_meeting
@@ -325,7 +341,7 @@ def _resume(thread: str, approve: bool, note: str, as_json: bool, desk_name: str
                 _conclude(desk, result)
             return result
 
-    _show(_run(go, needs_checkpoint=True), as_json)
+    _show(_run(go, needs_checkpoint=True, debug=debug), as_json)
 
 
 def _run(fn: Any, *, needs_checkpoint: bool, debug: bool = False) -> Any:
@@ -381,7 +397,7 @@ def _show(result: Any, as_json: bool) -> None:
         return
     render(result)
     if html:
-        console.print(f"meeting view: {html}", highlight=False, soft_wrap=True)
+        console.print(f"meeting view: {html}", highlight=False)
 
 
 def _write_view(result: Any) -> str | None:
@@ -404,6 +420,14 @@ def _styled(text: str, style: str) -> str:
     return f"[{style}]{escape(text)}[/]" if style.strip() else escape(text)
 
 
+def _levels(d: dict[str, Any], symbol: str) -> str:
+    """``entry 28607.1  stop 28917.9  target 27985.6``: a decision's prices on the tick."""
+    return "  ".join(
+        f"{name} {price_text(d.get(k), symbol) or '-'}"
+        for name, k in (("entry", "entry"), ("stop", "stop_loss"), ("target", "take_profit"))
+    )
+
+
 def render(r: Any) -> None:
     """The meeting as a reader follows it: who said what, who cut in, what was decided and done."""
     memo = r.memo or {}
@@ -411,14 +435,14 @@ def render(r: Any) -> None:
     console.print("[bold]Turns[/]")
     for t in r.turns:
         levels = "  ".join(
-            f"{name} {t[k]:g}"
+            f"{name} {price_text(t[k], r.symbol)}"
             for name, k in (("entry", "entry"), ("stop", "stop_loss"), ("target", "take_profit"))
             if t[k] is not None
         )
         head = (
             f"[bold]{escape(t['id'])}[/] "
             + _styled(t["stance"], "bold " + STANCE_STYLE.get(t["stance"], ""))
-            + escape(f" {t['confidence']:.2f}  horizon {t['horizon']}  {levels}")
+            + escape(f" {bias_text(t['confidence'])}  horizon {t['horizon']}  {levels}")
         )
         if t.get("revises"):
             head += _styled(f"  (revises {t['revises']})", "dim")
@@ -436,7 +460,7 @@ def render(r: Any) -> None:
                 f"[bold]{escape(i['id'])}[/] [magenta]{escape(i['kind'])}[/] "
                 + escape(f"{i['by']} -> {i['target']}: {i['text']}")
             )
-            res = f"{i['status']}: {i.get('outcome') or ''} {i.get('resolution') or ''}".strip()
+            res = f"{i['status']}: {resolution_text(i)}".strip()
             console.print(
                 Padding(_styled(res, "dim" if i["status"] != "resolved" else ""), (0, 0, 0, 4))
             )
@@ -448,7 +472,8 @@ def render(r: Any) -> None:
         console.print(
             Panel(
                 escape(
-                    f"{d.get('action')} {d.get('symbol')} entry {d.get('entry')} stop {d.get('stop_loss')} target {d.get('take_profit')} x{d.get('leverage')}\n{d.get('rationale', '')}"
+                    f"{d.get('action')} {d.get('symbol')} {_levels(d, r.symbol)} "
+                    f"x{d.get('leverage')}\n{d.get('rationale', '')}"
                 ),
                 title="Decision awaiting approval",
             )
@@ -461,9 +486,9 @@ def render(r: Any) -> None:
     d = r.decision or {}
     body = (
         _styled(str(d.get("action")), "bold " + STANCE_STYLE.get(d.get("action", ""), ""))
-        + escape(f" {d.get('symbol')}  confidence {d.get('confidence')}  horizon {d.get('horizon')}  "
-                 f"leverage {d.get('leverage')}\nentry {d.get('entry')}  stop {d.get('stop_loss')}  "
-                 f"target {d.get('take_profit')}\n{d.get('rationale', '')}")
+        + escape(f" {d.get('symbol')}  confidence {bias_text(d.get('confidence'))}  "
+                 f"horizon {d.get('horizon')}  leverage {d.get('leverage')}\n"
+                 f"{_levels(d, r.symbol)}\n{d.get('rationale', '')}")
     )  # fmt: skip
     if d.get("dissent"):
         body += "\n" + _styled("dissent: " + " | ".join(d["dissent"]), "dim")
@@ -475,22 +500,21 @@ def render(r: Any) -> None:
         )
     console.print(Panel(body, title="Decision (CTO)"))
     g = r.gate or {}
-    gt = Table(title=f"Risk gate: {g.get('verdict')}", expand=True)
-    gt.add_column("rule")
-    gt.add_column("ok")
-    gt.add_column("finding", overflow="fold")
-    for reason in g.get("reasons", []):
-        gt.add_row(
-            reason["rule"], "yes" if reason["passed"] else "[red]NO[/]", escape(reason["message"])
-        )
-    console.print(gt)
+    reasons = sorted(g.get("reasons", []), key=lambda x: rule_order(x["rule"]))
+    rows = [[x["rule"], "yes" if x["passed"] else Text("NO", style="red"), x["message"]]
+            for x in reasons]  # fmt: skip
+    cols = (Col("rule"), Col("ok"), Col("finding", fold=True))
+    console.print(cli_table(cols, rows, title=f"Risk gate: {g.get('verdict')}"))
     for c in g.get("clamps", []):
-        console.print(f"  clamp {c['rule']}: {c['field']} {c['before']} -> {c['after']}")
+        console.print(escape(f"  clamp {c['rule']}: {c['field']} {c['before']} -> {c['after']}"))
     plan = g.get("plan")
     if plan:
-        console.print(
-            f"Plan: {plan['side']} {plan['quantity']} {plan['symbol']} x{plan['leverage']} {plan['entry_type']} ref {plan['entry_price']}, stop {plan['stop_loss']}, target {plan['take_profit']}, risk {plan['risk_amount']:.2f} USDT"
-        )
+        p = lambda x: price_text(x, plan["symbol"])  # noqa: E731
+        console.print(escape(
+            f"Plan: {plan['side']} {plan['quantity']:g} {plan['symbol']} x{plan['leverage']:g} "
+            f"{plan['entry_type']} ref {p(plan['entry_price'])}, stop {p(plan['stop_loss'])}, "
+            f"target {p(plan['take_profit'])}, risk {plan['risk_amount']:.2f} USDT"
+        ))  # fmt: skip
     ex = r.execution or {}
     lines = [f"Execution: {ex.get('status')}"]
     for k in ("entry", "stop_loss", "take_profit"):
@@ -498,7 +522,8 @@ def render(r: Any) -> None:
             lines.append(f"  {k}: {ex[f'{k}_order_id']} {ex.get(f'{k}_status')}")
     for f in ex.get("fills", []):
         lines.append(
-            f"  fill {f['id']}: {f['side']} {f['quantity']} @ {f['price']:g} fee {f['fee']:.4f} at {f['ts']}"
+            f"  fill {f['id']}: {f['side']} {f['quantity']:g} @ {price_text(f['price'], r.symbol)}"
+            f" fee {f['fee']:.4f} at {f['ts']}"
         )
     if ex.get("rejection_reason") or ex.get("note"):
         lines.append(f"  {ex.get('rejection_reason') or ex.get('note')}")

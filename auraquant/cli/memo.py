@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from auraquant.cli.common import (
@@ -18,6 +17,7 @@ from auraquant.cli.common import (
     parse_symbol_option,
     parse_time_option,
 )
+from auraquant.cli.tables import Col, bias_text, cli_table
 from memos.builder import MemoError, build_memo, memo_json
 from memos.market import MarketData, MarketDataError
 from memos.models import Memo
@@ -86,28 +86,21 @@ def render(m: Memo, path: Path) -> None:
         )
     )
     for kind in ("market", "technical", "news", "correlation"):
-        facts = [f for f in m.facts if f.kind == kind]
-        if not facts:
-            continue
-        t = Table(title=kind.capitalize(), show_lines=False, expand=True)
-        t.add_column("id", style="cyan", no_wrap=True)
-        t.add_column("fact")
-        for f in facts:
-            t.add_row(Text(f.id), Text(f.text))  # Text(): no Rich markup is read from data
-        console.print(t)
-    st = Table(title="Signals", expand=True)
-    for col in ("signal", "direction", "strength", "why"):
-        st.add_column(col)
-    for s in m.signals:
-        st.add_row(Text(s.name), Text(s.direction), f"{s.strength:.2f}", Text(s.text))
-    console.print(st)
+        facts = [[f.id, f.text] for f in m.facts if f.kind == kind]
+        if facts:
+            console.print(
+                cli_table((Col("id"), Col("fact", fold=True)), facts, title=kind.capitalize())
+            )
+    signals = [[s.name, s.direction, bias_text(s.strength), s.text] for s in m.signals]
+    console.print(cli_table(
+        (Col("signal"), Col("direction"), Col("strength", right=True), Col("why", fold=True)),
+        signals, title="Signals",
+    ))  # fmt: skip
     if m.unknowns:
-        ut = Table(title="Unknowns", expand=True)
-        ut.add_column("id", style="yellow", no_wrap=True)
-        ut.add_column("what is not known")
-        for u in m.unknowns:
-            ut.add_row(Text(u.id), Text(u.text))
-        console.print(ut)
+        unknowns = [[u.id, u.text] for u in m.unknowns]
+        console.print(
+            cli_table((Col("id"), Col("what is not known", fold=True)), unknowns, title="Unknowns")
+        )
     err_console.print(Text(f"written: {path}"))
 
 

@@ -20,10 +20,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.logging import RichHandler
-from rich.table import Table
 from rich.text import Text
 
 from auraquant.cli.common import console, emit_json, err_console, fail
+from auraquant.cli.tables import Col, cli_table
 from auraquant.settings import Settings, get_settings
 from feeds.bus import Bus, RedisBus, Topology
 from feeds.labeler import make_labeler
@@ -542,19 +542,14 @@ def alerts_last(
                 f"no alerts yet in {where}: run `auraquant news run --replay ../shared/data/news`"
             )
             return
-        t = Table(title=f"Last {len(alerts)} alerts", expand=True)
-        for col in ("alerted", "stars", "symbol", "summary", "source", "latency"):
-            t.add_column(col)
-        for a in alerts:
-            t.add_row(
-                a.alerted_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                "★" * a.stars,
-                Text(a.symbol),
-                Text(a.summary),
-                Text(a.source),
-                f"{a.latency_seconds * 1000:.0f} ms",
-            )
-        console.print(t)
+        rows = [
+            [a.alerted_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), "★" * a.stars, a.symbol,
+             a.summary, a.source, f"{a.latency_seconds * 1000:.0f} ms"]
+            for a in alerts
+        ]  # fmt: skip
+        cols = (Col("alerted (UTC)"), Col("stars"), Col("symbol", fold=True),
+                Col("summary", fold=True), Col("source", fold=True), Col("latency", right=True))  # fmt: skip
+        console.print(cli_table(cols, rows, title=f"Last {len(alerts)} alerts"))
 
 
 __all__ = ["alerts_app", "app"]

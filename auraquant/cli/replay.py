@@ -9,14 +9,16 @@ ledger), ``ailog.ndjson`` (the desk; ``ailog.desk_no_debate.ndjson`` for the abl
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from auraquant.cli.common import (
+    Timeframe,
+    check_model_option,
     console,
     emit_json,
     err_console,
@@ -24,6 +26,8 @@ from auraquant.cli.common import (
     parse_symbol_option,
     parse_time_option,
 )
+from auraquant.cli.tables import Col, cli_table
+from backtest.line_names import line_label
 from tools.timeutil import TIMEFRAMES, iso
 
 
@@ -37,9 +41,17 @@ def _symbols(raw: str) -> tuple[str, ...]:
 
 
 def _timeframe(value: str, name: str) -> str:
+    """A timeframe code, or a one-line error naming the option (``run``, ``worker``)."""
     if value not in TIMEFRAMES:
         fail(f"{name}: {value!r} is not one of {', '.join(TIMEFRAMES)}")
     return value
+
+
+class Backend(StrEnum):
+    """Where a replay's meetings run."""
+
+    PROCESSES = "processes"
+    CELERY = "celery"
 
 
 def replay(
@@ -49,11 +61,14 @@ def replay(
     start: Annotated[str, typer.Option("--start", help="First meeting, ISO-8601 UTC.")],
     end: Annotated[str, typer.Option("--end", help="End of the window, ISO-8601 UTC.")],
     every: Annotated[
-        str, typer.Option("--every", help="Meeting cadence (a timeframe code).")
-    ] = "4h",
-    timeframe: Annotated[str, typer.Option("--timeframe", help="The memo's timeframe.")] = "1h",
+        Timeframe, typer.Option("--every", help="Meeting cadence (a timeframe code).")
+    ] = Timeframe.H4,
+    timeframe: Annotated[
+        Timeframe, typer.Option("--timeframe", help="The memo's timeframe.")
+    ] = Timeframe.H1,
     model: Annotated[
-        str, typer.Option("--model", help="provider:model for every seat.")
+        str,
+        typer.Option("--model", callback=check_model_option, help="provider:model for every seat."),
     ] = "offline",
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="OpenAI-compatible server.")
@@ -62,18 +77,19 @@ def replay(
         str, typer.Option("--desk", help="Desk name the ledger rows carry.")
     ] = "replay",
     budget: Annotated[
-        int | None, typer.Option("--budget", help="Interrupt budget of the desk.")
+        int | None, typer.Option("--budget", min=0, help="Interrupt budget of the desk.")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Meeting processes (default: the cores).")
+        int | None,
+        typer.Option("--workers", min=1, help="Meeting processes (default: the cores)."),
     ] = None,
     learn: Annotated[
         bool, typer.Option("--learn/--no-learn", help="Role weights from the review loop.")
     ] = True,
     backend: Annotated[
-        str,
+        Backend,
         typer.Option("--backend", help="Where meetings run: processes (here) or celery (workers)."),
-    ] = "processes",
+    ] = Backend.PROCESSES,
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Run directory name (new).")
     ] = None,
@@ -89,28 +105,13 @@ def replay(
 
     syms = _symbols(symbols)
     t0, t1 = parse_time_option(start, "--start"), parse_time_option(end, "--end")
-    _timeframe(every, "--every")
-    _timeframe(timeframe, "--timeframe")
-    if workers is not None and workers < 1:
-        fail(f"--workers must be >= 1, got {workers}")
-    if backend not in ("processes", "celery"):
-        fail(f"--backend: {backend!r} is not one of processes, celery")
-    if budget is not None and budget < 0:
-        fail(f"--budget must be >= 0, got {budget}")
-    if model != "offline":
-        from agents.models import ModelSpecError, parse_model_id
-
-        try:
-            parse_model_id(model)
-        except ModelSpecError as exc:
-            fail(f"--model: {exc}")
     try:
         check_desk_name(desk)
     except DeskError as exc:
         fail(str(exc))
     spec = ReplaySpec(
-        symbols=syms, start=iso(t0), end=iso(t1), every=every, timeframe=timeframe, model=model,
-        base_url=base_url, desk=desk, budget=budget, learn=learn,
+        symbols=syms, start=iso(t0), end=iso(t1), every=every.value, timeframe=timeframe.value,
+        model=model, base_url=base_url, desk=desk, budget=budget, learn=learn,
     )  # fmt: skip
     n_workers = min(workers or os.cpu_count() or 1, len(syms))
     store = store_dir()
@@ -127,7 +128,7 @@ def replay(
     out.mkdir(parents=True, exist_ok=False)
     try:
         summary = _run(spec, store, rid, out, n_workers, market, quiet=json_out,
-                       pool=_celery_pool(spec, store) if backend == "celery" else None)  # fmt: skip
+                       pool=_celery_pool(spec, store) if backend is Backend.CELERY else None)  # fmt: skip
     except ReplayInputError as exc:
         fail(str(exc))
     if json_out:
@@ -191,8 +192,6 @@ def _run(
     }
 
 
-LABELS = {"desk": "desk", "desk_no_debate": "no debate", "buy_and_hold": "buy&hold",
-          "sma_cross": "SMA cross"}  # fmt: skip
 COLUMNS = (("return_pct", "ret %"), ("sharpe", "Sharpe"), ("max_drawdown_pct", "maxDD %"),
            ("trades", "trades"), ("win_rate_pct", "win %"), ("fees", "fees"),
            ("exposure_pct", "expo %"))  # fmt: skip
@@ -202,22 +201,18 @@ def _show(summary: dict[str, Any]) -> None:
     """The four lines side by side; fits 80 columns (nothing cut, numbers whole)."""
     from backtest.replay import LINES
 
-    t = Table(title=f"Replay: {summary['meetings']} meetings", expand=False, padding=(0, 1))
-    t.add_column("line", no_wrap=True)
-    for _, head in COLUMNS:
-        t.add_column(head, justify="right", no_wrap=True)
-    for name in LINES:
-        m = summary["results"][name]
-        t.add_row(LABELS[name], *(_fmt(m.get(c)) for c, _ in COLUMNS))
-    console.print(t)
+    cols = (Col("line"), *(Col(head, right=True) for _, head in COLUMNS))
+    rows = [[line_label(name, short=True), *(_fmt(summary["results"][name].get(c))
+                                             for c, _ in COLUMNS)] for name in LINES]  # fmt: skip
+    console.print(cli_table(cols, rows, title=f"Replay: {summary['meetings']} meetings"))
     for name, u in summary.get("llm_usage", {}).items():
         console.print(
-            f"model usage, {LABELS.get(name, name)}: {int(u.get('calls', 0))} calls "
+            f"model usage, {line_label(name, short=True)}: {int(u.get('calls', 0))} calls "
             f"({int(u.get('cached_calls', 0))} cached), {int(u.get('prompt_tokens', 0))}+"
             f"{int(u.get('completion_tokens', 0))} tokens, ${u.get('cost', 0.0):.4f}",
             highlight=False,
         )
-    console.print(f"run_dir: {summary['run_dir']}", soft_wrap=True, highlight=False)
+    console.print(f"run_dir: {summary['run_dir']}", highlight=False)  # folds only if it must
 
 
 def _fmt(v: Any) -> str:

@@ -6,14 +6,23 @@ gate -> fills -> outcome -> weights in force.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
+from rich.text import Text
 
 from auraquant.cli.common import console, emit_json, fail
+from auraquant.cli.tables import (
+    Col,
+    bias_text,
+    cli_table,
+    money_text,
+    price_text,
+    qty_text,
+    time_text,
+)
 
 
 def _run_id(run: str) -> str:
@@ -97,23 +106,21 @@ def _show(s: dict[str, Any]) -> None:
     console.print(
         f"[bold]Review of {s['run_id']}[/]: {s['decisions']} decisions, {s['scored']} scored"
     )
-    t = Table(title="Calibration of confidence (P(direction right))")
-    for c in ("horizon", "n", "Brier", "base rate"):
-        t.add_column(c, justify="right")
-    for h, cal in s["calibration"].items():
-        t.add_row(h, str(cal["n"]), _f(cal.get("brier")), _f(cal.get("base_rate")))
-    console.print(t)
+    cal = [[h, str(c["n"]), bias_text(c.get("brier")), bias_text(c.get("base_rate"))]
+           for h, c in s["calibration"].items()]  # fmt: skip
+    console.print(cli_table(
+        (Col("horizon"), Col("n", right=True), Col("Brier", right=True),
+         Col("base rate", right=True)),
+        cal, title="Calibration of confidence (P(direction right))",
+    ))  # fmt: skip
     main = s["weights_horizon"]
-    w = Table(title=f"Seats at {main}: hit rate and weight")
-    for c in ("seat", "calls", "hit rate", "weight"):
-        w.add_column(c, justify="right")
-    for seat, st in s["seats"].get(main, {}).items():
-        w.add_row(seat, str(st["calls"]), _f(st["hit_rate"]), _f(s["weights"].get(seat)))
-    console.print(w)
-
-
-def _f(v: Any) -> str:
-    return "-" if v is None else f"{v:.3f}"
+    seats = [[seat, str(st["calls"]), bias_text(st["hit_rate"]), bias_text(s["weights"].get(seat))]
+             for seat, st in s["seats"].get(main, {}).items()]  # fmt: skip
+    console.print(cli_table(
+        (Col("seat"), Col("calls", right=True), Col("hit rate", right=True),
+         Col("weight", right=True)),
+        seats, title=f"Seats at {main}: hit rate and weight",
+    ))  # fmt: skip
 
 
 def show(decision_id: str, json_out: bool) -> None:
@@ -144,27 +151,51 @@ def show(decision_id: str, json_out: bool) -> None:
         return
     d = rec.get("decision") or {}
     g = rec.get("gate") or {}
-    console.rule(f"[bold]{row.id}[/]")
-    console.print(
-        f"memo {chain['memo']['id']}  price {chain['memo']['price']}  ATR {chain['memo']['atr']}"
-    )
+    sym = row.symbol
+    memo = chain["memo"]
+    console.rule(f"[bold]{escape(row.id)}[/]")
+    say(f"memo {memo['id']}  price {price_text(memo['price'], sym)}  ATR {_atr(memo['atr'])}")
     for seat, st in (rec.get("stances") or {}).items():
-        console.print(f"  {seat}: {st['stance']} {st['confidence']:.2f}")
-    console.print(
-        f"  interrupts: {len(rec.get('interrupts') or [])}, ended by {rec.get('ended_by')}"
-    )
-    console.print(f"decision: {d.get('action')} conf {d.get('confidence')} stop {d.get('stop_loss')} "
-                  f"target {d.get('take_profit')}")  # fmt: skip
+        say(f"  {seat}: {st['stance']} {bias_text(st['confidence'])}")
+    say(f"  interrupts: {len(rec.get('interrupts') or [])}, ended by {rec.get('ended_by')}")
+    say(f"decision: {d.get('action')} conf {bias_text(d.get('confidence'))} "
+        f"stop {price_text(d.get('stop_loss'), sym) or '-'} "
+        f"target {price_text(d.get('take_profit'), sym) or '-'}")  # fmt: skip
     failed = [f"{r['rule']}" for r in g.get("reasons", []) if not r["passed"]]
-    console.print(f"gate: {g.get('verdict')}" + (f" ({', '.join(failed)})" if failed else ""))
+    say(f"gate: {g.get('verdict')}" + (f" ({', '.join(failed)})" if failed else ""))
     ex = rec.get("execution") or {}
-    console.print(
-        f"execution: {ex.get('status')} {ex.get('entry_order_id') or ex.get('order_id') or ''}"
-    )
-    for f in fills:
-        console.print(f"  fill {f['fill_id']} {f['side']} {f['quantity']:g} @ {f['price']:g} "
-                      f"pnl {f['realized_pnl']:.2f} fee {f['fee']:.2f} at {f['ts']}")  # fmt: skip
-    for o in outcomes:
-        console.print(f"outcome {o['horizon']}: return {o.get('return_pct')} % right "
-                      f"{o.get('direction_right')} first {o.get('first_hit')} (known {o['known_at']})")  # fmt: skip
-    console.print(f"weights in force: {json.dumps(rec.get('weights') or {})}")
+    say(f"execution: {ex.get('status')} {ex.get('entry_order_id') or ex.get('order_id') or ''}")
+    fills_rows = [[f["fill_id"], f["side"], qty_text(f["quantity"]), price_text(f["price"], sym),
+                   money_text(f["realized_pnl"]), money_text(f["fee"]), time_text(f["ts"])]
+                  for f in fills]  # fmt: skip
+    if fills_rows:
+        console.print(cli_table(
+            (Col("fill"), Col("side"), Col("qty", right=True), Col("price", right=True),
+             Col("rPnL", right=True), Col("fee", right=True), Col("time (UTC)")),
+            fills_rows, title="fills",
+        ))  # fmt: skip
+    out_rows = [[o["horizon"], _pct(o.get("return_pct")), str(o.get("direction_right")),
+                 str(o.get("first_hit") or "-"), time_text(o["known_at"])]
+                for o in outcomes]  # fmt: skip
+    if out_rows:
+        console.print(cli_table(
+            (Col("horizon"), Col("return %", right=True), Col("right"), Col("first hit"),
+             Col("known at (UTC)")),
+            out_rows, title="outcomes",
+        ))  # fmt: skip
+    weights = rec.get("weights") or {}
+    say("weights in force: " + (", ".join(f"{k} {bias_text(v)}" for k, v in weights.items())
+                                or "none"))  # fmt: skip
+
+
+def say(text: str) -> None:
+    """A line of plain text (no markup read from data), wrapped at the console's width."""
+    console.print(Text(text))
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def _atr(v: Any) -> str:
+    return "-" if v is None else f"{v:.4g}"

@@ -7,9 +7,18 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.table import Table
 
 from auraquant.cli.common import console, emit_json, fail
+from auraquant.cli.tables import (
+    Col,
+    WideOpt,
+    cli_table,
+    money_text,
+    price_text,
+    qty_text,
+    show,
+    time_text,
+)
 from graph.desk import DEFAULT_DESK, DeskError, check_desk_name
 from tools.timeutil import iso
 
@@ -109,6 +118,7 @@ def status(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
     ] = False,
+    wide: WideOpt = False,
 ) -> None:
     """The desk at a glance: positions, orders, equity, breaker, decisions, next meetings."""
     try:
@@ -119,24 +129,41 @@ def status(
     if json_out:
         emit_json(s)
         return
+    dd = s["day_drawdown_pct"]
     console.print(f"desk [bold]{desk}[/]: equity {s['equity']:.2f} (available {s['available']:.2f}),"
-                  f" day drawdown {s['day_drawdown_pct']}%", highlight=False)  # fmt: skip
+                  f" day drawdown {'n/a' if dd is None else f'{dd:.2f}%'}", highlight=False)  # fmt: skip
     b = s["breaker"]
     console.print(f"breaker: {b.get('consecutive_losses', 0)} losses in a row"
                   + (f", tripped until {b['tripped_until']} ({b.get('trip_reason')})"
                      if b.get("tripped_until") else ", not tripped"), highlight=False)  # fmt: skip
-    for title, rows, cols in (
-        ("positions", s["positions"], ("symbol", "quantity", "entry_price", "unrealized_pnl")),
-        ("open orders", s["open_orders"], ("symbol", "side", "type", "quantity", "price",
-                                           "trigger_price")),
-        ("last decisions", s["decisions"], ("at", "symbol", "action", "verdict", "status")),
-        ("scheduled meetings", s["meetings"], ("at", "symbol", "status", "reason")),
-    ):  # fmt: skip
-        t = Table(title=title)
-        for c in cols:
-            t.add_column(c)
-        for r in rows:
-            t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in cols))
-        console.print(t)
+    for title, cols, rows in status_tables(s, wide):
+        if rows:
+            show(console, cli_table(cols, rows, title=title, wide=wide), wide)
+        else:
+            console.print(f"{title}: none", highlight=False)
     for sym, at in s["next_meeting"].items():
         console.print(f"next meeting {sym}: {at}", highlight=False)
+
+
+def status_tables(s: dict[str, Any], wide: bool) -> list[tuple[str, tuple[Col, ...], list[Any]]]:
+    """The status object's tables: (title, columns, rows), prices on the tick."""
+    pos = [[p["symbol"], qty_text(p["quantity"]), price_text(p["entry_price"], p["symbol"]),
+            money_text(p["unrealized_pnl"])] for p in s["positions"]]  # fmt: skip
+    orders = [[o["id"], o["symbol"], o["side"], o["type"], qty_text(o["quantity"]),
+               price_text(o["price"], o["symbol"]), price_text(o["trigger_price"], o["symbol"]),
+               o["client_order_id"] or ""] for o in s["open_orders"]]  # fmt: skip
+    decisions = [[time_text(d["at"], wide), d["symbol"], d["action"], d["verdict"] or "",
+                  d["status"] or "", d["id"]] for d in s["decisions"]]  # fmt: skip
+    meetings = [[time_text(m["at"], wide), m["symbol"], m["status"], str(m["attempts"]),
+                 m["reason"] or ""] for m in s["meetings"]]  # fmt: skip
+    return [
+        ("positions", (Col("symbol", fold=True), Col("qty", right=True),
+                       Col("entry", right=True), Col("uPnL", right=True)), pos),
+        ("open orders", (Col("id"), Col("symbol", fold=True), Col("side"), Col("type", fold=True),
+                         Col("qty", right=True), Col("price", right=True),
+                         Col("trigger", right=True), Col("client id", wide=True)), orders),
+        ("last decisions", (Col("at (UTC)"), Col("symbol", fold=True), Col("action"),
+                            Col("verdict"), Col("status"), Col("id", wide=True)), decisions),
+        ("scheduled meetings", (Col("at (UTC)"), Col("symbol", fold=True), Col("status"),
+                                Col("tries", right=True), Col("reason", fold=True)), meetings),
+    ]  # fmt: skip

@@ -22,9 +22,9 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
-from rich.table import Table
 
 from auraquant.cli.common import console, emit_json, err_console, fail, parse_symbol_option
+from auraquant.cli.tables import Col, cli_table
 from auraquant.settings import Settings, get_settings
 from exchange.weex.client import WeexClient
 from exchange.weex.config import WeexConfig
@@ -136,16 +136,17 @@ def check(
     if json_out:
         emit_json(report)
         return
-    table = Table(title=f"WEEX check ({settings.weex_base_url})", show_header=False)
-    table.add_row("server time", f"{server.iso or server.timestamp} (skew {skew_ms} ms)")
-    table.add_row("contracts", f"{len(contracts)} listed; competition pairs: {len(allowed)}/8")
-    table.add_row("USDT", f"equity {usdt.equity}, available {usdt.available}")
+    rows = [
+        ["server time", f"{server.iso or server.timestamp} (skew {skew_ms} ms)"],
+        ["contracts", f"{len(contracts)} listed; competition pairs: {len(allowed)}/8"],
+        ["USDT", f"equity {usdt.equity}, available {usdt.available}"],
+    ]
     if c is not None:
-        table.add_row(wsym, f"size decimals {c.size_increment}, price decimals {c.tick_size}, "
-                      f"min {c.min_order_size}, taker fee {c.taker_fee_rate}")  # fmt: skip
-    table.add_row("leverage", json.dumps(leverage))
-    table.add_row("orders placed", "none (check is dry)")
-    console.print(table)
+        rows.append([wsym, f"size decimals {c.size_increment}, price decimals {c.tick_size}, "
+                     f"min {c.min_order_size}, taker fee {c.taker_fee_rate}"])  # fmt: skip
+    rows += [["leverage", json.dumps(leverage)], ["orders placed", "none (check is dry)"]]
+    cols = (Col("check"), Col("result", fold=True))
+    console.print(cli_table(cols, rows, title=f"WEEX check ({settings.weex_base_url})"))
     if abs(skew_ms) > 10_000:
         err_console.print(f"[yellow]warning:[/] clock skew {skew_ms} ms; WEEX allows 30 s")
 

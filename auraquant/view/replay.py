@@ -21,6 +21,7 @@ from auraquant.view.meeting import (
 )
 from auraquant.view.prices import Points, epoch, meeting_chart
 from auraquant.view.svg import Chart, Mark, Segment, Series, density_strip, legend, render, thin
+from backtest.line_names import line_label
 
 LINE_COLOUR = {
     "desk": "#0969da",
@@ -185,7 +186,7 @@ def equity_chart(equity: dict[str, dict[str, float]]) -> str:
     )
     return (
         render(Chart(series=series, label="equity"), css_id="equity-chart")
-        + legend([(s.name.replace("_", " "), s.colour) for s in series])
+        + legend([(line_label(s.name), s.colour) for s in series])
         + note
     )
 
@@ -193,7 +194,7 @@ def equity_chart(equity: dict[str, dict[str, float]]) -> str:
 def results_table(results: dict[str, dict[str, Any]]) -> str:
     """Every line's figures, one row per line."""
     rows = [
-        f"<tr><td><b>{escape(name.replace('_', ' '))}</b></td>"
+        f"<tr><td><b>{escape(line_label(name))}</b></td>"
         + "".join(f'<td class="n">{num(m.get(k), 4)}</td>' for k, _ in METRICS)
         + "</tr>"
         for name, m in results.items()

@@ -1,4 +1,5 @@
-"""`auraquant demo` runs the whole chain; with no real data it says loudly that it is synthetic."""
+"""`auraquant demo` runs the whole chain; with no real data it says loudly that it is synthetic,
+and the synthetic desk trades (the meeting ends in an execution)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,33 @@ from typer.testing import CliRunner
 from auraquant.cli import app
 
 
-def test_synthetic_demo_runs_every_step_and_labels_the_data(
-    aq_home: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture()
+def no_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user with no data: AURAQUANT_DATA unset and no shared/data beside the project."""
+    project = tmp_path / "somewhere" / "project"
+    project.mkdir(parents=True)
+    monkeypatch.chdir(project)
+    monkeypatch.setattr("tools.paths.PROJECT_ROOT", project)
+    monkeypatch.delenv("AURAQUANT_DATA", raising=False)
+    return project
+
+
+def test_the_no_data_demo_runs_every_step_labels_the_data_and_trades(
+    aq_home: Path, no_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "120")
-    result = CliRunner().invoke(app, ["demo", "--synthetic"])
+    result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "SYNTHETIC DATA" in out
+    assert "No real data found" in out and "SYNTHETIC DATA" in out
     for step in ("data synth", "data ls", "memo SYNTH-BTCUSDT", "backtest",
                  "replay --symbols SYNTH-BTCUSDT", "meet SYNTH-BTCUSDT"):  # fmt: skip
         assert f"$ auraquant {step}" in out
-    # the meeting is the last step, and the gate refuses to trade a synthetic symbol
+    # the meeting comes after the backtest, and the synthetic symbol trades: an execution shows
+    meeting = out[out.rindex("$ auraquant meet") :]
     assert out.rindex("$ auraquant meet") > out.rindex("$ auraquant backtest")
-    assert "R01_symbol_allowed" in out and "DENIED" in out
+    assert "SYNTH-BTCUSDT is allowed (synthetic BTCUSDT)" in meeting
+    assert "Execution: FILLED" in meeting and "fill F-000001:" in meeting
     runs = sorted(p.name for p in (aq_home / "runs").iterdir())
     assert any(r.startswith("memo-SYNTH-BTCUSDT") for r in runs)
     assert any(r.startswith("meet-SYNTH-BTCUSDT") for r in runs)
@@ -33,3 +47,20 @@ def test_synthetic_demo_runs_every_step_and_labels_the_data(
     again = CliRunner().invoke(app, ["demo", "--synthetic"])
     assert again.exit_code == 0, again.output
     assert "R00_clock" not in again.output
+    assert "Execution: FILLED" in again.output[again.output.rindex("$ auraquant meet") :]
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty"])
+def test_aurquant_data_pointing_nowhere_is_an_error(
+    aq_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    target = tmp_path / "no-such-dir"
+    if kind == "empty":
+        target.mkdir()
+    monkeypatch.setenv("AURAQUANT_DATA", str(target))
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 2
+    msg = " ".join(result.stderr.split())
+    assert f"error: AURAQUANT_DATA={target}: " in msg
+    assert ("no such file or directory" if kind == "missing" else "no candles/ or news/") in msg
+    assert result.stdout == "" and not (aq_home / "runs").exists()

@@ -61,8 +61,11 @@ def test_meet_prints_a_readable_account(home: Path) -> None:
             ["BTCUSDT", "--at", AT, "--model", "foo:bar"],
             "error: --model: model 'foo:bar': unknown provider 'foo'",
         ),
-        (["BTCUSDT", "--at", AT, "--budget", "-1"], "error: --budget must be >= 0, got -1"),
-        (["resume"], "error: resume: give the THREAD id printed when the meeting paused"),
+        (["BTCUSDT", "--at", AT, "--budget", "-1"], "Invalid value for '--budget'"),
+        (["BTCUSDT", "--at", AT, "--rounds", "-1"], "Invalid value for '--rounds'"),
+        (["BTCUSDT", "--at", AT, "--llm-timeout", "0"], "Invalid value for '--llm-timeout'"),
+        (["resume"], "Missing argument 'thread'"),
+        (["resume", "abc"], "Missing option '--approve'"),
         (
             ["resume", "nope", "--approve"],
             "error: resume: no meeting with thread id 'nope' in the checkpoints",

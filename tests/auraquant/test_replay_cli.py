@@ -63,7 +63,7 @@ def test_the_human_summary_reads_at_80_columns(home: Path, monkeypatch: pytest.M
     lines = res.stdout.splitlines()
     assert "…" not in res.stdout
     assert max(len(x) for x in lines if not x.startswith("run_dir:")) <= 80  # a path is whole
-    for label in ("desk", "no debate", "buy&hold", "SMA cross", "maxDD %", "expo %"):
+    for label in ("desk", "no debate", "hold strategy", "SMA cross", "maxDD %", "expo %"):
         assert label in res.stdout
     assert any(x.startswith("model usage, desk: ") for x in lines)
 
@@ -87,7 +87,13 @@ def test_the_human_summary_reads_at_80_columns(home: Path, monkeypatch: pytest.M
             ],
             "--end: 2023-04-10T00:00:00Z is not after --start 2023-04-11T00:00:00Z",
         ),
-        (["--symbols", "BTCUSDT", *WINDOW[:4], "--every", "3h"], "--every: '3h' is not one of"),
+        (["--symbols", "BTCUSDT", *WINDOW[:4], "--every", "3h"], "Invalid value for '--every'"),
+        (["--symbols", "BTCUSDT", *WINDOW, "--backend", "threads"], "'threads' is not one of"),
+        (
+            ["--symbols", "BTCUSDT", *WINDOW, "--model", "nonsense"],
+            "error: --model: model 'nonsense': unknown provider 'nonsense'; use one of offline, "
+            "openai:<model>",
+        ),
         (
             [
                 "--symbols",
@@ -110,7 +116,7 @@ def test_the_human_summary_reads_at_80_columns(home: Path, monkeypatch: pytest.M
             ],
             "--start/--end: BTCUSDT is stored from 2023-03-16T22:15:00Z to 2023-05-01T21:02:00Z, which does not cover",
         ),
-        (["--symbols", "BTCUSDT", *WINDOW, "--workers", "0"], "--workers must be >= 1, got 0"),
+        (["--symbols", "BTCUSDT", *WINDOW, "--workers", "0"], "Invalid value for '--workers'"),
         (["--symbols", "BTCUSDT", *WINDOW, "--run-id", "../x"], "--run-id: '../x' must match"),
     ],
 )

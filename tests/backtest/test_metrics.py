@@ -13,10 +13,10 @@ import pytest
 from backtest.metrics import (
     OrderRole,
     Trade,
-    buy_and_hold,
     cagr,
     daily_returns,
     drawdown,
+    hold_benchmark,
     sharpe,
     sortino,
     summary,
@@ -156,6 +156,6 @@ def test_summary_exposure_turnover_and_benchmark() -> None:
     assert out["total_return_pct"] == pytest.approx(1.0)
     assert out["days"] == pytest.approx(4 / 1440)
     # buy and hold: first open 100 -> last close 120 = +20 %
-    assert out["buy_and_hold"]["return_pct"] == pytest.approx(20.0)
-    assert buy_and_hold(bars, 1000.0)["max_drawdown_pct"] == pytest.approx(0.0)
+    assert out["hold_benchmark"]["return_pct"] == pytest.approx(20.0)
+    assert hold_benchmark(bars, 1000.0)["max_drawdown_pct"] == pytest.approx(0.0)
     assert all(not (isinstance(v, float) and math.isnan(v)) for v in out.values())

@@ -80,7 +80,7 @@ def test_three_days_of_real_btc_write_a_report_and_three_charts(
     funding = m["final_equity"] - m["initial_equity"] - sum(t["net_pnl"] for t in report["trades"])
     assert abs(funding) < 5.0  # funding at 0.01 % per 8 h on a ~5,000 USDT position, a few USDT
     assert m["funding"] == pytest.approx(funding, abs=1e-9)
-    assert m["buy_and_hold"]["return_pct"] == pytest.approx(
+    assert m["hold_benchmark"]["return_pct"] == pytest.approx(
         100 * (bars["close"].iloc[-1] / bars["open"].iloc[0] - 1)
     )
     assert report["data"]["rows"] == 4320 and report["data"]["missing_minutes"] == 0
@@ -119,13 +119,17 @@ def test_cli_json_prints_one_object_with_run_dir(store_home: Path) -> None:
     assert obj["bars"] == 1440 and obj["headline"]["trades"] >= 1
 
 
+def test_the_strategy_choices_are_the_strategies() -> None:
+    from auraquant.cli.backtest import StrategyName
+    from backtest.strategies import STRATEGIES
+
+    assert [s.value for s in StrategyName] == list(STRATEGIES)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (
-            ["--strategy", "rsi"],
-            "--strategy: 'rsi' is not one of buy_and_hold, sma_cross, sma_cross_atr",
-        ),
+        (["--strategy", "rsi"], "Invalid value for '--strategy': Value error, 'rsi' is not one of"),
         (["--symbol", "PEPEUSDT"], "--symbol: 'PEPEUSDT' is not one of"),
         (
             ["--end", "2023-04-01T00:00:00Z"],
