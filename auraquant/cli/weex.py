@@ -59,7 +59,7 @@ def weex_config(settings: Settings, **overrides: Any) -> WeexConfig:
         api_key=secret(settings.weex_api_key),
         api_secret=secret(settings.weex_secret_key),
         passphrase=secret(settings.weex_passphrase),
-        **overrides,
+        **{"max_hold_s": settings.weex_max_hold_s, **overrides},
     )
 
 
@@ -165,9 +165,10 @@ def upload_ailog(
 ) -> None:
     """Upload a run's AI log to WEEX's uploadAiLog (needs WEEX_AI_LOG_ENABLED=true).
 
-    Records go through the fsynced disk queue in $AURAQUANT_HOME/weex/ailog-queue; what WEEX has
+    Records go through the fsynced disk queue in $AURAQUANT_HOME/weex/ailog-queue/N; what WEEX has
     not acknowledged when --wait runs out stays queued and is sent by the next upload. A record
     already queued by an earlier upload is not queued again."""
+    from auraquant.schedule.venue import QUEUE_DIR, QueueSlot
     from exchange.weex.ailog import to_weex_body
     from exchange.weex.uploader import AILogUploader
 
@@ -187,8 +188,9 @@ def upload_ailog(
     with _weex_errors(secrets, debug):
         client = _client(settings)
         client._require_keys()
-        uploader = AILogUploader(home_dir() / "weex" / "ailog-queue", client.upload_ai_log,
-                                 secrets=secrets, workers=workers).start()  # fmt: skip
+        slot = QueueSlot(home_dir() / QUEUE_DIR)  # this process's queue, left by no one else
+        uploader = AILogUploader(slot.path, client.upload_ai_log, secrets=secrets,
+                                 workers=workers).start()  # fmt: skip
         added = 0
         try:
             for rec in records:
@@ -204,6 +206,7 @@ def upload_ailog(
             drained = uploader.drain(wait)
         finally:
             uploader.stop()
+            slot.release()
     result = {"records": len(records), "queued_now": added, "delivered": uploader.stats.delivered,
               "failed_posts": uploader.stats.failures, "pending": uploader.pending,
               "all_acknowledged": drained}  # fmt: skip
