@@ -244,3 +244,46 @@ def test_a_bad_weex_max_hold_is_one_clear_error(
     assert res.exit_code == 2, res.output
     assert "WEEX_MAX_HOLD_S" in res.stderr and "-5" in res.stderr
     assert "Traceback" not in res.output
+
+
+def test_status_of_a_weex_desk_reads_weex_and_the_ledger(
+    home: Path, weex: tuple[MockServer, MockWeex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``auraquant status --desk`` of a desk scheduled on WEEX: positions, open orders (the
+    TP/SL plan orders with their roles) and equity as WEEX reports them; the breaker and the
+    last decisions from the ledger; WEEX unreachable or a bad --exchange: one clear error."""
+    _server, mock = weex
+    run("w7", "--start", START, "--steps", "2")
+    res = runner.invoke(app, ["status", "--desk", "w7", "--json"])
+    assert res.exit_code == 0, res.stderr
+    s = json.loads(res.stdout)
+    assert s["exchange"].startswith("weex (http://127.0.0.1:")
+    [pos] = mock.vx.positions()
+    assert [(p["symbol"], p["quantity"]) for p in s["positions"]] == [("BTCUSDT", pos.quantity)]
+    assert s["positions"][0]["entry_price"] == pytest.approx(pos.entry_price, rel=1e-6)
+    assert s["equity"] == pytest.approx(mock.vx.balance().equity, abs=0.01)
+    known = mock.known_orders()
+    working = {r["order_id"] for r in mock.current({}) + mock.current_plan({})}
+    assert working and {o["id"] for o in s["open_orders"]} == working
+    roles = {o["role"] for o in s["open_orders"]}
+    assert {"stop_loss", "take_profit"} <= roles  # the plan (TP/SL) orders, named
+    sl = next(o for o in s["open_orders"] if o["role"] == "stop_loss")
+    assert known[sl["id"]]["plan"] and sl["trigger_price"]
+    ledger = decisions(home, "w7")
+    assert [d["id"] for d in s["decisions"]] == [d.id for d in reversed(ledger)]
+    assert s["breaker"] and "consecutive_losses" in s["breaker"]
+    assert s["cycles"] == {"BTCUSDT": "MANAGE"}  # the ledger's desk state: holding it
+    text = runner.invoke(app, ["status", "--desk", "w7"])
+    assert text.exit_code == 0 and "stop_loss" in text.stdout and "BTCUSDT" in text.stdout
+    assert not any(x in res.stdout + text.stdout for x in SECRETS)
+
+    bad = runner.invoke(app, ["status", "--desk", "w7", "--exchange", "binance"])
+    assert bad.exit_code == 2 and "--exchange: 'binance' is not one of virtual, weex" in bad.stderr
+    monkeypatch.setenv("WEEX_BASE_URL", "http://127.0.0.1:9")
+    from auraquant.settings import get_settings
+
+    get_settings.cache_clear()
+    down = runner.invoke(app, ["status", "--desk", "w7"])
+    assert down.exit_code == 3, down.output
+    assert "WEEX_BASE_URL" in down.stderr and "Traceback" not in down.output
+    assert not any(x in down.output for x in SECRETS)
