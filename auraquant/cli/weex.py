@@ -330,7 +330,9 @@ def _one_cycle(client: WeexClient, wsym: str, size: Decimal, i: int) -> dict[str
 
 @app.command("mock")
 def mock(
-    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free port)")] = 8088,
+    port: Annotated[
+        int, typer.Option(help="port on 127.0.0.1 (0: any free port)", min=0, max=65535)
+    ] = 8088,
     symbol: Annotated[list[str] | None, typer.Option(help="pairs to serve (repeat)")] = None,
     start: Annotated[str, typer.Option(help="first bar of the replayed path")] = (
         "2023-04-20T00:00:00Z"
@@ -381,6 +383,9 @@ def mock(
             secret=settings.weex_secret_key.get_secret_value(),  # type: ignore[union-attr]
             passphrase=settings.weex_passphrase.get_secret_value(),  # type: ignore[union-attr]
         ))  # fmt: skip
+    if port and not _port_free(port):
+        fail(f"--port: 127.0.0.1:{port} is already in use (another `weex mock`?); pick another "
+             "port, or 0 for any free one")  # fmt: skip
     cfg = MockConfig(accounts=accounts, starting_balance=balance, faults=rules)
     server = MockServer(MockWeex(cfg, paths), port=port, bar_interval_s=bar_seconds)
     lines = [
@@ -393,6 +398,19 @@ def mock(
         lines.append("the WEEX_* credentials from .env / the environment are accepted too")
     _announce_when_ready(server, lines, ready_file)
     server.serve_forever()
+
+
+def _port_free(port: int) -> bool:
+    """Can 127.0.0.1:``port`` be bound now?"""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _announce_when_ready(server: Any, lines: list[str], ready_file: Path | None) -> None:

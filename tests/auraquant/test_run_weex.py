@@ -153,6 +153,8 @@ def test_an_unknown_exchange_or_an_unreachable_weex_is_one_clear_error(
 ) -> None:
     res = runner.invoke(app, ["run", "--exchange", "binance", "--symbols", "BTCUSDT"])
     assert res.exit_code == 2 and "--exchange: 'binance' is not one of virtual, weex" in res.stderr
+    res = runner.invoke(app, ["beat", "--exchange", "binance", "--symbols", "BTCUSDT"])
+    assert res.exit_code == 2 and "--exchange: 'binance' is not one of virtual, weex" in res.stderr
     monkeypatch.setenv("WEEX_BASE_URL", "http://127.0.0.1:9")  # nothing listens: refused
     from auraquant.settings import get_settings
 
