@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from exchange.weex.ailog import reported_version, to_weex_body, versioned_model
+from exchange.weex.ailog import ModelVersions, to_weex_body
 from exchange.weex.uploader import AILogUploader
 from graph.ailog import AILogWriter
 
@@ -41,15 +41,10 @@ class WeexAILogForwarder:
         self.uploader = uploader
         self.model_version = model_version
         self.stage_names = stage_names
-        self.local_version = local_version
-        self.reported: dict[str, str] = {}
+        self.versions = ModelVersions(local_version)
 
     def __call__(self, record: Mapping[str, Any]) -> str:
-        version = reported_version(record)
-        if version is not None:
-            self.reported[str(record.get("model"))] = version
-        model = versioned_model(str(record.get("model") or "unknown"), reported=self.reported,
-                                local_version=self.local_version)  # fmt: skip
+        model = self.versions.model_for(record)
         mapped = to_weex_body({**record, "model": model}, model_version=self.model_version,
                               stage_names=self.stage_names)  # fmt: skip
         return self.uploader.enqueue(mapped.body, mapped.blobs)

@@ -154,7 +154,11 @@ def check(
 def upload_ailog(
     run_dir: Annotated[Path, typer.Argument(help="a run folder holding ailog.ndjson")],
     model_version: Annotated[
-        str | None, typer.Option(help="appended to each record's model name")
+        str | None,
+        typer.Option(
+            help="appended to each record's model name (default: the version each model's "
+            "server returned, the package's for local models)"
+        ),
     ] = None,
     wait: Annotated[float, typer.Option(help="seconds to wait for WEEX to acknowledge")] = 60.0,
     workers: Annotated[
@@ -168,8 +172,9 @@ def upload_ailog(
     Records go through the fsynced disk queue in $AURAQUANT_HOME/weex/ailog-queue/N; what WEEX has
     not acknowledged when --wait runs out stays queued and is sent by the next upload. A record
     already queued by an earlier upload is not queued again."""
+    from auraquant import __version__
     from auraquant.schedule.venue import QUEUE_DIR, QueueSlot
-    from exchange.weex.ailog import to_weex_body
+    from exchange.weex.ailog import ModelVersions, to_weex_body
     from exchange.weex.uploader import AILogUploader
 
     settings = get_settings()
@@ -192,12 +197,14 @@ def upload_ailog(
         uploader = AILogUploader(slot.path, client.upload_ai_log, secrets=secrets,
                                  workers=workers).start()  # fmt: skip
         added = 0
+        versions = ModelVersions(None if model_version else f"auraquant-{__version__}")
         try:
             for rec in records:
                 key = f"{rec.get('run_id')}:{rec.get('seq')}"
                 if key in queued:
                     continue
-                mapped = to_weex_body(rec, model_version=model_version)
+                model = versions.model_for(rec)
+                mapped = to_weex_body({**rec, "model": model}, model_version=model_version)
                 uploader.enqueue(mapped.body, mapped.blobs)
                 queued.add(key)
                 added += 1

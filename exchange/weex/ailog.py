@@ -101,6 +101,23 @@ def reported_version(record: Mapping[str, Any]) -> str | None:
     return str(v) if v else None
 
 
+class ModelVersions:
+    """What the model servers reported, learned from a log in order: ``model_for(record)`` is
+    the record's model with its version (a model-call record, ``kind: llm_call``, comes before
+    its node's record and teaches the version of its model id)."""
+
+    def __init__(self, local_version: str | None = None) -> None:
+        self.local_version = local_version
+        self.reported: dict[str, str] = {}
+
+    def model_for(self, record: Mapping[str, Any]) -> str:
+        version = reported_version(record)
+        if version is not None:
+            self.reported[str(record.get("model"))] = version
+        return versioned_model(str(record.get("model") or "unknown"), reported=self.reported,
+                               local_version=self.local_version)  # fmt: skip
+
+
 def clip_explanation(text: str, *, max_words: int = MAX_WORDS, max_chars: int = MAX_CHARS) -> str:
     """At most ``max_words`` words and ``max_chars`` characters, whitespace collapsed."""
     words = (text or "").split()
