@@ -40,6 +40,7 @@ class Settings(BaseSettings):
         default="https://api-contract.weex.com", validation_alias="WEEX_BASE_URL"
     )
     weex_ai_log_enabled: bool = Field(default=False, validation_alias="WEEX_AI_LOG_ENABLED")
+    weex_max_hold_s: float | None = Field(default=None, gt=0, validation_alias="WEEX_MAX_HOLD_S")
     coingecko_api_key: SecretStr | None = Field(default=None, validation_alias="COINGECKO_API_KEY")
     # news intelligence (feeds/): collectors, alerts, notifiers
     news_prefix: str = Field(default="news", validation_alias="AURAQUANT_NEWS_PREFIX")
@@ -62,6 +63,12 @@ class Settings(BaseSettings):
     def _blank_is_false(cls, value: object) -> object:
         """``WEEX_AI_LOG_ENABLED=`` (blank, as in .env.example) means off."""
         return False if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("weex_max_hold_s", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """``WEEX_MAX_HOLD_S=`` (blank, as in .env.example) means no maximum hold."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     celery_prefix: str = Field(default="auraquant:", validation_alias="AURAQUANT_CELERY_PREFIX")
     celery_visibility_timeout: int = Field(

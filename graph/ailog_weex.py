@@ -3,14 +3,12 @@ WEEX's ``uploadAiLog`` body (``exchange.weex.ailog.to_weex_body``) and put on th
 fsynced disk queue; the uploader's background worker posts it. Nothing here blocks a node on
 the network.
 
-Wiring (not done here; ``graph/ailog.py`` is unchanged but for the secret names):
+Wiring (``auraquant.schedule.venue.WeexAILog``, when ``WEEX_AI_LOG_ENABLED`` is true):
 
-    uploader = AILogUploader(home / "weex" / "ailog-queue", client.upload_ai_log,
+    uploader = AILogUploader(queue_slot, client.upload_ai_log,
                              secrets=settings.secret_values()).start()
-    forward = WeexAILogForwarder(uploader, model_version="2024-07-18")
-    attach(registry.writer(path), forward)      # for each run's writer
-
-when ``WEEX_AI_LOG_ENABLED`` is true.
+    forward = WeexAILogForwarder(uploader, local_version="auraquant-0.1.0")
+    attach(writer, forward)      # for each run's writer
 """
 
 from __future__ import annotations
@@ -18,14 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from exchange.weex.ailog import to_weex_body
+from exchange.weex.ailog import ModelVersions, to_weex_body
 from exchange.weex.uploader import AILogUploader
 from graph.ailog import AILogWriter
 
 
 class WeexAILogForwarder:
-    """Maps a project record to WEEX's body and enqueues it (a record that cannot be mapped,
-    e.g. an order id with no numeric form, raises: the local log already holds it)."""
+    """Maps a project record to WEEX's body and enqueues it.
+
+    ``model`` is uploaded with the version the server returned: every model-call record
+    (``kind: llm_call``, written just before its node's record) teaches the forwarder the
+    ``model_name`` its server reported for that model id, and every later record naming the
+    model id carries it (``exchange.weex.ailog.versioned_model``); local models and
+    deterministic steps carry ``local_version`` (the package's)."""
 
     def __init__(
         self,
@@ -33,13 +36,16 @@ class WeexAILogForwarder:
         *,
         model_version: str | None = None,
         stage_names: Mapping[str, str] | None = None,
+        local_version: str | None = None,
     ) -> None:
         self.uploader = uploader
         self.model_version = model_version
         self.stage_names = stage_names
+        self.versions = ModelVersions(local_version)
 
     def __call__(self, record: Mapping[str, Any]) -> str:
-        mapped = to_weex_body(record, model_version=self.model_version,
+        model = self.versions.model_for(record)
+        mapped = to_weex_body({**record, "model": model}, model_version=self.model_version,
                               stage_names=self.stage_names)  # fmt: skip
         return self.uploader.enqueue(mapped.body, mapped.blobs)
 

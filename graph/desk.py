@@ -39,6 +39,7 @@ from graph.vetting import Vetting, carry_out, vet
 from memos.models import F_ATR, F_PRICE, Memo
 from tools.timeutil import iso, parse_utc
 
+_ORDER_STAGES = ("ENTER", "MANAGE", "EXIT", "RECONCILE")
 DESK_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 DEFAULT_DESK = "default"
 
@@ -79,6 +80,13 @@ def meeting_extra(
         "ended_by": ended_by,
         "fallback": fallback,
     }
+
+
+def _closing_order(symbol: str, fills: list[Any]) -> dict[str, str]:
+    """``{"order_id": …}`` of the last of ``fills`` on ``symbol`` (what closed the position),
+    or nothing when none of them is on ``symbol``."""
+    last = next((f.order_id for f in reversed(fills) if f.symbol == symbol), None)
+    return {} if last is None else {"order_id": last}
 
 
 def _ts(at: datetime | pd.Timestamp | str) -> pd.Timestamp:
@@ -181,14 +189,19 @@ class Desk:
         )  # fmt: skip
 
     def _move(self, symbol: str, cycle: SymbolCycle, at: str, why: str, **out: Any) -> None:
-        """Record a transition: the new cycle in memory and one AI-log record of its stage."""
+        """Record a transition: the new cycle in memory and one AI-log record of its stage.
+        A record of a stage that holds an order (ENTER, MANAGE, EXIT, RECONCILE) names it:
+        the order given, else the cycle's entry order."""
         before = self.cycle(symbol).stage
         self.cycles[symbol] = cycle
+        order_id = out.get("order_id") or (
+            cycle.entry_order_id if cycle.stage in _ORDER_STAGES else None
+        )
         self.log(
             cycle.stage, f"cycle.{cycle.stage.lower()}", symbol, at,
             f"{symbol}: {before} -> {cycle.stage}. {why}",
             {"from": before, "to": cycle.stage, **out},
-            order_id=out.get("order_id"),
+            order_id=order_id,
         )  # fmt: skip
 
     # --- 1. sync, observe, book ------------------------------------------------------------
@@ -276,11 +289,12 @@ class Desk:
 
     def _exit(self, symbol: str, c: SymbolCycle, at_s: str, why: str, fills: list[Any]) -> None:
         mine = [f.model_dump(mode="json") for f in fills if f.symbol == symbol]
-        self._move(symbol, c.to("EXIT"), at_s, why, fills=mine)
+        self._move(symbol, c.to("EXIT"), at_s, why, fills=mine, **_closing_order(symbol, fills))
         self._reconcile(symbol, self.cycle(symbol), at_s, fills)
 
     def _reconcile(self, symbol: str, c: SymbolCycle, at_s: str, fills: list[Any]) -> None:
-        """EXIT -> RECONCILE -> SCAN: the trade's PnL booked against its decision."""
+        """EXIT -> RECONCILE -> SCAN: the trade's PnL booked against its decision (the record
+        names the order that closed it when its fill is among ``fills``)."""
         pnl = 0.0
         if c.decision_id is not None and self.ledger is not None:
             own = self.ledger.fills(decision_id=c.decision_id)
@@ -292,7 +306,8 @@ class Desk:
                    f"trade closed, net PnL {pnl:.2f}; breaker {self.breaker.consecutive_losses} "
                    "losses in a row" + (f", tripped until {iso(self.breaker.tripped_until)}"
                                         if self.breaker.tripped_until else ""),
-                   net_pnl=pnl, breaker=self.breaker.model_dump(mode="json"))  # fmt: skip
+                   net_pnl=pnl, breaker=self.breaker.model_dump(mode="json"),
+                   **_closing_order(symbol, fills))  # fmt: skip
         if self.on_trade_closed is not None and c.decision_id is not None:
             self.on_trade_closed(self, c.decision_id, symbol, pnl, at_s)
         self._move(symbol, self.cycle(symbol).to("SCAN", decision_id=None, entry_order_id=None,

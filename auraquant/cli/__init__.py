@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from auraquant.cli import backtest as backtest_cli
@@ -19,7 +21,7 @@ from auraquant.cli import status as status_cli
 from auraquant.cli import view as view_cli
 from auraquant.cli import weex as weex_cli
 from auraquant.cli import workers as workers_cli
-from auraquant.cli.common import console
+from auraquant.cli.common import console, fail
 from auraquant.cli.tables import fit_to_output
 from auraquant.settings import load_environment
 
@@ -35,8 +37,24 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """AuraQuant: agents debate, a risk gate disposes, every step is logged."""
-    load_environment()
+    from pydantic import ValidationError
+
+    try:
+        load_environment()
+    except ValidationError as exc:  # a setting in the environment or .env that cannot be read
+        fail(settings_error(exc))
     fit_to_output(console)
+
+
+def settings_error(exc: Any) -> str:
+    """One line per unreadable setting: its variable, its value (never a secret's), why."""
+    parts = []
+    for e in exc.errors():
+        name = str(e["loc"][0]) if e.get("loc") else "settings"
+        secret = any(w in name.upper() for w in ("KEY", "SECRET", "PASS", "TOKEN", "HASH", "HOOK"))
+        value = "(hidden)" if secret else repr(e.get("input"))
+        parts.append(f"{name}={value}: {e['msg']}")
+    return "settings: " + "; ".join(parts) + " (fix it in the environment or .env)"
 
 
 data_cli.app.command("follow")(data_feed_cli.follow)

@@ -24,11 +24,10 @@ from auraquant.cli.replay import _symbols, _timeframe
 from auraquant.cli.weex import _mask
 from auraquant.schedule.clock import Clock, SpeedClock, WallClock
 from auraquant.schedule.loop import DeskBusy, desk_process_lock, run_schedule, stop_on_signals
-from auraquant.schedule.step import DeskRunner, ScheduleConfig, StepReport
+from auraquant.schedule.step import ScheduleConfig, StepReport
 from auraquant.schedule.venue import EXCHANGES
 from auraquant.settings import get_settings
 from exchange.weex.errors import WeexError
-from exchange.weex.uploader import AILogUploader
 from graph.desk import DEFAULT_DESK, DeskError, check_desk_name
 
 MISSED = ("skip", "late")
@@ -103,23 +102,24 @@ def run(
     if start is not None and speed is None:
         fail("--start: only with --speed (the wall clock starts now)")
     cfg = ScheduleConfig(desk=desk, symbols=_pick(symbols, top), every=every, timeframe=timeframe,
-                         model=model, missed=missed)  # fmt: skip
+                         model=model, missed=missed, exchange=exchange)  # fmt: skip
     from auraquant.schedule.runtime import build_runner
 
     runner = build_runner(cfg)
-    uploader = None
-    if exchange == "weex":
-        uploader = _use_weex(runner)
     clock: Clock
     data_end = None
-    if speed is not None:
-        t0 = parse_time_option(start, "--start") if start else runner.claims.last_at(desk)
-        if t0 is None:
-            fail("--start: give where the replayed clock starts (the desk has no schedule yet)")
-        clock = SpeedClock(start=t0, speed=speed)
-        data_end = _data_end(cfg.symbols, t0)
-    else:
-        clock = WallClock()
+    try:
+        if speed is not None:
+            t0 = parse_time_option(start, "--start") if start else runner.claims.last_at(desk)
+            if t0 is None:
+                fail("--start: give where the replayed clock starts (the desk has no schedule yet)")
+            clock = SpeedClock(start=t0, speed=speed)
+            data_end = _data_end(cfg.symbols, t0)
+        else:
+            clock = WallClock()
+    except BaseException:  # a bad option: nothing ran, the runner is let go
+        runner.close()
+        raise
 
     def show(rep: StepReport) -> None:
         for h in rep.held:
@@ -153,11 +153,8 @@ def run(
              "saved state (check WEEX_BASE_URL and the WEEX_API_* keys)", code=3)  # fmt: skip
     except (ValueError, RuntimeError) as exc:  # a store or ledger that cannot serve the step
         fail(f"the step failed: {type(exc).__name__}: {exc}; the desk keeps its last saved state")
-    finally:
-        runner.claims.close()
-        if uploader is not None:  # what was queued is kept on disk and sent on the next run
-            uploader.drain(UPLOAD_DRAIN_S)
-            uploader.stop()
+    finally:  # what the AI-log uploader has not sent stays on disk, sent by the next run
+        runner.close(UPLOAD_DRAIN_S)
     if json_out:
         emit_json({**summary, "reports": reports})
     else:
@@ -165,19 +162,6 @@ def run(
         err_console.print(f"stopped after {summary['steps']} steps"
                           + (f": the replayed price path ends at {ended}" if ended else ""),
                           highlight=False)  # fmt: skip
-
-
-def _use_weex(runner: DeskRunner) -> AILogUploader | None:
-    """The runner's venue becomes WEEX (from the settings); with ``WEEX_AI_LOG_ENABLED`` its AI
-    log is forwarded to WEEX as written. Returns the uploader to drain at the end."""
-    from auraquant.schedule.venue import weex_ailog_uploader, weex_exchange
-
-    settings = get_settings()
-    runner.exchange = weex_exchange(settings)
-    if not settings.weex_ai_log_enabled:
-        return None
-    uploader, runner.forward = weex_ailog_uploader(runner.exchange, settings, runner.home)
-    return uploader
 
 
 def _data_end(symbols: tuple[str, ...], at: pd.Timestamp) -> pd.Timestamp:

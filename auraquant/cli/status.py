@@ -1,5 +1,10 @@
 """`auraquant status`: the desk at a glance — positions, open orders, equity and drawdown, the
-breaker, the last decisions with their gate verdicts, the schedule's next meeting per symbol."""
+breaker, the last decisions with their gate verdicts, the schedule's next meeting per symbol.
+
+A desk scheduled on WEEX (``run``/``beat --exchange weex``; ``--exchange weex`` forces it) is
+read from WEEX itself with the ``WEEX_*`` settings: its positions, open orders with the TP/SL
+(plan) orders and their roles, its equity; the breaker and the decisions come from the ledger
+as for any desk."""
 
 from __future__ import annotations
 
@@ -19,19 +24,44 @@ from auraquant.cli.tables import (
     show,
     time_text,
 )
+from exchange.weex.errors import WeexError
 from graph.desk import DEFAULT_DESK, DeskError, check_desk_name
 from tools.timeutil import iso
 
 
-def desk_status(desk: str, last: int = 10) -> dict[str, Any]:
-    """The status object (JSON) of ``desk``, read from its snapshot, ledger and schedule."""
-    from auraquant.desks import desk_snapshot_store, open_ledger
-    from auraquant.schedule.clock import next_close
-    from auraquant.schedule.runtime import open_claims
+def venue_of(desk: str, sched: dict[str, Any] | None, exchange: str | None) -> tuple[Any, str]:
+    """The desk's exchange and its label: WEEX (read live) for a desk scheduled on it or when
+    asked, else its virtual snapshot."""
+    venue = exchange or (sched or {}).get("exchange") or "virtual"
+    if venue == "weex":
+        from auraquant.schedule.venue import weex_exchange
+        from auraquant.settings import get_settings
+
+        settings = get_settings()
+        wx = weex_exchange(settings)
+        wx.reconcile()  # the TP/SL (plan) orders' roles, read back as the desk reads them
+        return wx, f"weex ({settings.weex_base_url})"
+    from auraquant.desks import desk_snapshot_store
     from exchange.virtual import VirtualExchange
 
     state = desk_snapshot_store(desk).load()
     ex = VirtualExchange() if state is None else VirtualExchange.from_state(state)
+    return ex, "virtual" if state is not None else "virtual (no snapshot yet)"
+
+
+def desk_status(desk: str, last: int = 10, exchange: str | None = None) -> dict[str, Any]:
+    """The status object (JSON) of ``desk``, read from its venue, ledger and schedule."""
+    from auraquant.desks import open_ledger
+    from auraquant.schedule.clock import next_close
+    from auraquant.schedule.runtime import open_claims
+
+    claims = open_claims()
+    try:
+        sched = claims.desk(desk)
+        meetings = claims.meetings(desk, limit=last)
+    finally:
+        claims.close()
+    ex, label = venue_of(desk, sched, exchange)
     bal = ex.balance()
     ledger = open_ledger()
     try:
@@ -39,12 +69,6 @@ def desk_status(desk: str, last: int = 10) -> dict[str, Any]:
         rows = ledger.decisions(desk=desk)[-last:]
     finally:
         ledger.close()
-    claims = open_claims()
-    try:
-        sched = claims.desk(desk)
-        meetings = claims.meetings(desk, limit=last)
-    finally:
-        claims.close()
     breaker = dstate.get("breaker") or {}
     start_eq = breaker.get("day_start_equity")
     drawdown = None if not start_eq else round(100 * min(0.0, bal.equity / start_eq - 1), 4)
@@ -57,7 +81,7 @@ def desk_status(desk: str, last: int = 10) -> dict[str, Any]:
         nxt = dict.fromkeys(sched["symbols"], at)
     return {
         "desk": desk,
-        "exchange": "virtual" if state is not None else "virtual (no snapshot yet)",
+        "exchange": label,
         "equity": round(bal.equity, 2),
         "available": round(bal.available, 2),
         "day_drawdown_pct": drawdown,
@@ -82,6 +106,7 @@ def desk_status(desk: str, last: int = 10) -> dict[str, Any]:
                 "price": o.request.price,
                 "trigger_price": o.request.trigger_price,
                 "client_order_id": o.request.client_order_id,
+                "role": o.role,
             }
             for o in ex.open_orders()
         ],
@@ -119,13 +144,28 @@ def status(
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
     ] = False,
     wide: WideOpt = False,
+    exchange: Annotated[
+        str | None,
+        typer.Option("--exchange", help="virtual or weex (default: where the desk is scheduled)."),
+    ] = None,
 ) -> None:
     """The desk at a glance: positions, orders, equity, breaker, decisions, next meetings."""
+    from auraquant.schedule.venue import EXCHANGES
+
     try:
         check_desk_name(desk)
     except DeskError as exc:
         fail(f"--desk: {exc}")
-    s = desk_status(desk, last)
+    if exchange is not None and exchange not in EXCHANGES:
+        fail(f"--exchange: {exchange!r} is not one of {', '.join(EXCHANGES)}")
+    try:
+        s = desk_status(desk, last, exchange)
+    except WeexError as exc:  # WEEX refused or could not be reached: one line, no secret
+        from auraquant.cli.weex import _mask
+        from auraquant.settings import get_settings
+
+        fail(f"WEEX: {_mask(str(exc), get_settings().secret_values())} (check WEEX_BASE_URL and "
+             "the WEEX_API_* keys)", code=3)  # fmt: skip
     if json_out:
         emit_json(s)
         return
@@ -149,7 +189,8 @@ def status_tables(s: dict[str, Any], wide: bool) -> list[tuple[str, tuple[Col, .
     """The status object's tables: (title, columns, rows), prices on the tick."""
     pos = [[p["symbol"], qty_text(p["quantity"]), price_text(p["entry_price"], p["symbol"]),
             money_text(p["unrealized_pnl"])] for p in s["positions"]]  # fmt: skip
-    orders = [[o["id"], o["symbol"], o["side"], o["type"], qty_text(o["quantity"]),
+    orders = [[o["id"], o["symbol"], o["side"], o["type"], o.get("role") or "",
+               qty_text(o["quantity"]),
                price_text(o["price"], o["symbol"]), price_text(o["trigger_price"], o["symbol"]),
                o["client_order_id"] or ""] for o in s["open_orders"]]  # fmt: skip
     decisions = [[time_text(d["at"], wide), d["symbol"], d["action"], d["verdict"] or "",
@@ -160,7 +201,7 @@ def status_tables(s: dict[str, Any], wide: bool) -> list[tuple[str, tuple[Col, .
         ("positions", (Col("symbol", fold=True), Col("qty", right=True),
                        Col("entry", right=True), Col("uPnL", right=True)), pos),
         ("open orders", (Col("id"), Col("symbol", fold=True), Col("side"), Col("type", fold=True),
-                         Col("qty", right=True), Col("price", right=True),
+                         Col("role", fold=True), Col("qty", right=True), Col("price", right=True),
                          Col("trigger", right=True), Col("client id", wide=True)), orders),
         ("last decisions", (Col("at (UTC)"), Col("symbol", fold=True), Col("action"),
                             Col("verdict"), Col("status"), Col("id", wide=True)), decisions),

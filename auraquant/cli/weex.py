@@ -59,7 +59,7 @@ def weex_config(settings: Settings, **overrides: Any) -> WeexConfig:
         api_key=secret(settings.weex_api_key),
         api_secret=secret(settings.weex_secret_key),
         passphrase=secret(settings.weex_passphrase),
-        **overrides,
+        **{"max_hold_s": settings.weex_max_hold_s, **overrides},
     )
 
 
@@ -155,7 +155,11 @@ def check(
 def upload_ailog(
     run_dir: Annotated[Path, typer.Argument(help="a run folder holding ailog.ndjson")],
     model_version: Annotated[
-        str | None, typer.Option(help="appended to each record's model name")
+        str | None,
+        typer.Option(
+            help="appended to each record's model name (default: the version each model's "
+            "server returned, the package's for local models)"
+        ),
     ] = None,
     wait: Annotated[float, typer.Option(help="seconds to wait for WEEX to acknowledge")] = 60.0,
     workers: Annotated[
@@ -166,10 +170,12 @@ def upload_ailog(
 ) -> None:
     """Upload a run's AI log to WEEX's uploadAiLog (needs WEEX_AI_LOG_ENABLED=true).
 
-    Records go through the fsynced disk queue in $AURAQUANT_HOME/weex/ailog-queue; what WEEX has
+    Records go through the fsynced disk queue in $AURAQUANT_HOME/weex/ailog-queue/N; what WEEX has
     not acknowledged when --wait runs out stays queued and is sent by the next upload. A record
     already queued by an earlier upload is not queued again."""
-    from exchange.weex.ailog import to_weex_body
+    from auraquant import __version__
+    from auraquant.schedule.venue import QUEUE_DIR, QueueSlot
+    from exchange.weex.ailog import ModelVersions, to_weex_body
     from exchange.weex.uploader import AILogUploader
 
     settings = get_settings()
@@ -188,15 +194,18 @@ def upload_ailog(
     with _weex_errors(secrets, debug):
         client = _client(settings)
         client._require_keys()
-        uploader = AILogUploader(home_dir() / "weex" / "ailog-queue", client.upload_ai_log,
-                                 secrets=secrets, workers=workers).start()  # fmt: skip
+        slot = QueueSlot(home_dir() / QUEUE_DIR)  # this process's queue, left by no one else
+        uploader = AILogUploader(slot.path, client.upload_ai_log, secrets=secrets,
+                                 workers=workers).start()  # fmt: skip
         added = 0
+        versions = ModelVersions(None if model_version else f"auraquant-{__version__}")
         try:
             for rec in records:
                 key = f"{rec.get('run_id')}:{rec.get('seq')}"
                 if key in queued:
                     continue
-                mapped = to_weex_body(rec, model_version=model_version)
+                model = versions.model_for(rec)
+                mapped = to_weex_body({**rec, "model": model}, model_version=model_version)
                 uploader.enqueue(mapped.body, mapped.blobs)
                 queued.add(key)
                 added += 1
@@ -205,6 +214,7 @@ def upload_ailog(
             drained = uploader.drain(wait)
         finally:
             uploader.stop()
+            slot.release()
     result = {"records": len(records), "queued_now": added, "delivered": uploader.stats.delivered,
               "failed_posts": uploader.stats.failures, "pending": uploader.pending,
               "all_acknowledged": drained}  # fmt: skip
@@ -328,7 +338,9 @@ def _one_cycle(client: WeexClient, wsym: str, size: Decimal, i: int) -> dict[str
 
 @app.command("mock")
 def mock(
-    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free port)")] = 8088,
+    port: Annotated[
+        int, typer.Option(help="port on 127.0.0.1 (0: any free port)", min=0, max=65535)
+    ] = 8088,
     symbol: Annotated[list[str] | None, typer.Option(help="pairs to serve (repeat)")] = None,
     start: Annotated[str, typer.Option(help="first bar of the replayed path")] = (
         "2023-04-20T00:00:00Z"
@@ -379,6 +391,9 @@ def mock(
             secret=settings.weex_secret_key.get_secret_value(),  # type: ignore[union-attr]
             passphrase=settings.weex_passphrase.get_secret_value(),  # type: ignore[union-attr]
         ))  # fmt: skip
+    if port and not _port_free(port):
+        fail(f"--port: 127.0.0.1:{port} is already in use (another `weex mock`?); pick another "
+             "port, or 0 for any free one")  # fmt: skip
     cfg = MockConfig(accounts=accounts, starting_balance=balance, faults=rules)
     server = MockServer(MockWeex(cfg, paths), port=port, bar_interval_s=bar_seconds)
     lines = [
@@ -391,6 +406,19 @@ def mock(
         lines.append("the WEEX_* credentials from .env / the environment are accepted too")
     _announce_when_ready(server, lines, ready_file)
     server.serve_forever()
+
+
+def _port_free(port: int) -> bool:
+    """Can 127.0.0.1:``port`` be bound now?"""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _announce_when_ready(server: Any, lines: list[str], ready_file: Path | None) -> None:

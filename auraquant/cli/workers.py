@@ -5,6 +5,8 @@
 of its cadence. Broker and result backend: ``REDIS_URL`` (default the Redis on this machine),
 keys under ``AURAQUANT_CELERY_PREFIX``; claims, checkpoints and the ledger in PostgreSQL with
 ``DATABASE_URL`` (every worker must see the same ones: SQLite files only on one machine).
+``auraquant beat --exchange weex`` makes the workers trade WEEX with their own ``WEEX_*``
+settings (and upload the AI log with ``WEEX_AI_LOG_ENABLED``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ def beat(
         str, typer.Option("--every", help="Meeting cadence (a timeframe code).")
     ] = "15m",
     desk: Annotated[str, typer.Option("--desk", help="The desk.")] = DEFAULT_DESK,
+    exchange: Annotated[
+        str,
+        typer.Option(
+            "--exchange",
+            help="virtual (fed from the store) or weex (each worker's WEEX_* settings).",
+        ),
+    ] = "virtual",
     timeframe: Annotated[str, typer.Option("--timeframe", help="The memo's timeframe.")] = "1h",
     model: Annotated[
         str, typer.Option("--model", help="provider:model for every seat.")
@@ -70,6 +79,10 @@ def beat(
         check_desk_name(desk)
     except DeskError as exc:
         fail(f"--desk: {exc}")
+    from auraquant.schedule.venue import EXCHANGES
+
+    if exchange not in EXCHANGES:
+        fail(f"--exchange: {exchange!r} is not one of {', '.join(EXCHANGES)}")
     _timeframe(every, "--every")
     _timeframe(timeframe, "--timeframe")
     if missed not in ("skip", "late"):
@@ -82,7 +95,7 @@ def beat(
     except ValueError as exc:
         fail(str(exc))
     cfg = ScheduleConfig(desk=desk, symbols=_pick(symbols, top), every=every, timeframe=timeframe,
-                         model=model, missed=missed)  # fmt: skip
+                         model=model, missed=missed, exchange=exchange)  # fmt: skip
     app.conf.beat_schedule = beat_schedule(cfg.to_dict())
     path = home_dir() / f"celerybeat-{desk}"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,10 @@ result backend (``REDIS_URL``, default the Redis on this machine).
 - ``auraquant.desk_tick`` (what ``auraquant beat`` sends at every bar close): under the desk's
   Redis lock, the closes missed since the desk's last step are run late or skipped by its policy
   (``schedule.loop.catch_up``), then the step at the latest close is held — the same
-  ``DeskRunner.step`` as ``auraquant run``, each meeting claimed exactly once.
+  ``DeskRunner.step`` as ``auraquant run``, each meeting claimed exactly once. A desk with
+  ``exchange="weex"`` trades WEEX from the worker's settings (``WEEX_*``): orders carry the
+  meeting's client id (a redelivered tick finds its order instead of placing another) and, with
+  ``WEEX_AI_LOG_ENABLED``, the worker uploads the AI log from its own disk-queue slot.
 - ``auraquant.hold_meeting``: one decide-only replay meeting (``backtest.replay_worker``), so
   ``auraquant replay --backend celery`` fans a step's meetings out over the workers.
 
@@ -41,6 +44,9 @@ LOCK_TTL_S = 15
 
 WALL_WAIT_S = 30.0
 """A beat tick waits this long for the bar closing at its time to reach the store."""
+UPLOAD_DRAIN_S = 10.0
+"""A WEEX desk's tick waits this long for its AI-log records to reach WEEX (the rest stays
+queued on the worker's disk slot and is sent in the background)."""
 MEETING_LIMITS = (540, 600)
 STEP_LIMITS = (1740, 1800)
 
@@ -168,6 +174,8 @@ def run_desk_tick(app: Celery, config: dict[str, Any], at: str | None) -> dict[s
                                            "next_at": iso(t + timeframe_delta(cfg.every))})  # fmt: skip
         caught = catch_up(runner, t - pd.Timedelta(1, "ns"))
         rep = runner.step(t, wait_for_data=WALL_WAIT_S if at is None else 0.0)
+        if runner.weex_ailog is not None:  # sent before the next holder of the lock steps
+            runner.weex_ailog.drain(UPLOAD_DRAIN_S)
     return {"desk": cfg.desk, "caught_up": caught, **rep.to_dict(), "worker_pid": os.getpid(),
             "received_at": received}  # fmt: skip
 

@@ -1,5 +1,7 @@
 """Build a scheduled desk's runner from the settings: claims and checkpoints in PostgreSQL
-when ``DATABASE_URL`` is set, else SQLite files under ``$AURAQUANT_HOME``."""
+when ``DATABASE_URL`` is set, else SQLite files under ``$AURAQUANT_HOME``; with
+``exchange="weex"`` the venue is WEEX and, with ``WEEX_AI_LOG_ENABLED``, the AI log is uploaded
+(``schedule.venue.use_weex``) — the same in ``auraquant run`` and on a Celery worker."""
 
 from __future__ import annotations
 
@@ -18,8 +20,16 @@ def open_claims(home: Path | None = None) -> Claims:
 
 def build_runner(config: ScheduleConfig, home: Path | None = None) -> DeskRunner:
     h = home or home_dir()
-    url = get_settings().database_url
-    return DeskRunner(
+    settings = get_settings()
+    url = settings.database_url
+    runner = DeskRunner(
         config, home=h, store=store_dir(h), claims=Claims.for_home(h, url),
         checkpointer=open_checkpointer(h, url), database_url=url,
     )  # fmt: skip
+    if config.exchange == "weex":
+        from auraquant.schedule.venue import use_weex
+
+        use_weex(runner, settings)
+    elif config.exchange != "virtual":
+        raise ValueError(f"exchange: {config.exchange!r} is not one of virtual, weex")
+    return runner

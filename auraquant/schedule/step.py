@@ -32,7 +32,7 @@ from backtest.desk_step import conclude_outcome, meeting_tasks, sync_and_begin
 from decisions.limits import RiskLimits
 from decisions.manage import ManagePlan
 from decisions.schema import Decision, GateResult
-from exchange.closing import open_position
+from exchange.closing import open_position, working_stop
 from exchange.executor import ExecutionReport, refresh
 from exchange.virtual import VirtualExchange
 from graph.ailog import AILOG_FILE, AILogWriter, secrets_from_env
@@ -56,6 +56,7 @@ class ScheduleConfig:
     model: str = "offline"
     missed: str = "skip"  # "skip" | "late": what a restart or a beat outage does with the gap
     budget: int | None = None
+    exchange: str = "virtual"  # "virtual" (fed from the store) | "weex" (the WEEX_* settings)
 
     @property
     def run_id(self) -> str:
@@ -71,7 +72,7 @@ class ScheduleConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"desk": self.desk, "symbols": list(self.symbols), "every": self.every,
                 "timeframe": self.timeframe, "model": self.model, "missed": self.missed,
-                "budget": self.budget}  # fmt: skip
+                "budget": self.budget, "exchange": self.exchange}  # fmt: skip
 
 
 @dataclass
@@ -145,9 +146,20 @@ def reconcile(desk: Desk, symbols: tuple[str, ...], at: str) -> list[str]:
             desk._move(s, q, at, "restart: a position the desk did not know of is on the exchange")
             desk._move(s, q.to("MANAGE", opened_at=at, resume_stage=None), at,
                        f"restart: managing the {pos.quantity:g} position found on the exchange; "
-                       "no new entry while it is open")  # fmt: skip
+                       "no new entry while it is open",
+                       **protecting_order(desk.exchange, s, pos.quantity))  # fmt: skip
             moved.append(s)
     return moved
+
+
+def protecting_order(exchange: Any, symbol: str, quantity: float) -> dict[str, str]:
+    """``{"order_id": …}`` of the order working on a position found on the exchange (its stop,
+    else any open order of the symbol), or nothing when none works."""
+    stop = working_stop(exchange, symbol, quantity)
+    if stop is not None:
+        return {"order_id": stop.id}
+    other = next(iter(exchange.open_orders(symbol)), None)
+    return {} if other is None else {"order_id": other.id}
 
 
 def covers(market: MarketData, symbol: str, t: pd.Timestamp) -> bool:
@@ -180,6 +192,7 @@ class DeskRunner:
         self.config = config
         self.exchange = exchange  # a live venue (WEEX): used as is, never saved as a snapshot
         self.forward = forward  # each step's AI-log records are also given to it (WEEX upload)
+        self.weex_ailog: Any = None  # the WEEX AI-log uploader on its queue slot (venue.WeexAILog)
         self.reconciled: Any = None  # what the live venue held at start
         self.home, self.store = home, store
         self.claims = claims
@@ -302,31 +315,51 @@ class DeskRunner:
             ledger.close()
         return report
 
+    def close(self, drain_s: float = 0.0) -> None:
+        """Release what the runner holds: the claims, and the WEEX AI-log uploader after up to
+        ``drain_s`` seconds of sending (what is left stays queued on disk)."""
+        try:
+            self.claims.close()
+        finally:
+            if self.weex_ailog is not None:
+                self.weex_ailog.close(drain_s)
+                self.weex_ailog = None
+
     def _live_upkeep(self, venue: Any, at: str, desk: Desk) -> None:
         """A live venue before a step: read what it holds (once, at start), then its stops and
-        maximum hold (``venue.live_upkeep``); what was done is logged."""
+        maximum hold (``venue.live_upkeep``); each is logged, one record per symbol naming the
+        venue's order it is about."""
         from auraquant.schedule.venue import live_upkeep
 
         if self.reconciled is None:
             self.reconciled = venue.reconcile()
-            held = {m.position.symbol: {"quantity": m.position.quantity,
-                                        "stop_loss_ids": m.stop_loss_ids,
-                                        "take_profit_ids": m.take_profit_ids}
-                    for m in self.reconciled.positions}  # fmt: skip
+            self._log_reconciled(desk, at)
+        for ev in live_upkeep(venue, self.config.symbols):
+            desk.log("MANAGE", "venue.upkeep", ev.symbol, at,
+                     f"live upkeep on {ev.symbol}: {ev.action.replace('_', ' ')}"
+                     + (f" (orders {', '.join(ev.order_ids)})" if ev.order_ids else ""),
+                     ev.to_dict(), order_id=ev.order_ids[0] if ev.order_ids else None)  # fmt: skip
+
+    def _log_reconciled(self, desk: Desk, at: str) -> None:
+        """One RECONCILE record per position the venue holds at start (naming its stop, else
+        another of its orders), or one saying it holds none."""
+        rec = self.reconciled
+        n_orders = len(rec.open_orders)
+        for m in rec.positions:
+            sym = m.position.symbol
+            held = {sym: {"quantity": m.position.quantity, "stop_loss_ids": m.stop_loss_ids,
+                          "take_profit_ids": m.take_profit_ids}}  # fmt: skip
+            ids = m.stop_loss_ids + m.take_profit_ids
+            ids += [o.id for o in rec.open_orders if o.request.symbol == sym and o.id not in ids]
+            desk.log("RECONCILE", "venue.reconcile", sym, at,
+                     f"at start the venue holds a {m.position.quantity:g} {sym} position "
+                     f"({len(rec.positions)} position(s), {n_orders} open order(s) in all)",
+                     {"positions": held, "open_orders": n_orders},
+                     order_id=ids[0] if ids else None)  # fmt: skip
+        if not rec.positions:
             desk.log("RECONCILE", "venue.reconcile", ",".join(self.config.symbols), at,
-                     f"at start the venue holds {len(held)} position(s) and "
-                     f"{len(self.reconciled.open_orders)} open order(s)",
-                     {"positions": held})  # fmt: skip
-        done = live_upkeep(venue, self.config.symbols)
-        if any(done.values()):
-            desk.log(
-                "MANAGE",
-                "venue.upkeep",
-                ",".join(self.config.symbols),
-                at,
-                f"live upkeep: {done}",
-                done,
-            )
+                     f"at start the venue holds no position and {n_orders} open order(s)",
+                     {"positions": {}, "open_orders": n_orders})  # fmt: skip
 
     def _find_before_place(self, key: str, persist: Callable[[], None]) -> Any:
         claims, cid = self.claims, client_order_id(key)

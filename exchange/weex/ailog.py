@@ -8,7 +8,10 @@ A record (``graph/ailog.py``) has ``stage`` (SCAN … RECONCILE), ``model``, ``i
 
 - ``orderId``: WEEX's own order id as an int; a virtual id (``"O-000042"``) gets its numeric
   form (42); anything else non-numeric is refused rather than guessed.
-- ``model`` carries a version (``model_version`` appended when the name has none).
+- ``model`` carries a version: the one the model's server returned (``versioned_model``:
+  ``openai:gpt-4o-mini`` answered by ``gpt-4o-mini-2024-07-18`` is uploaded as
+  ``openai:gpt-4o-mini-2024-07-18``), the package's for local models and deterministic steps
+  (``offline@auraquant-0.1.0``), or ``model_version`` appended when the name has none.
 - ``input``: ``{"prompt", "data"}``; a prompt longer than ``max_prompt_chars`` is replaced by
   its SHA-256 and head, and the full text is returned in ``blobs`` for the caller to store.
 - ``explanation``: at most 500 words and 1000 characters.
@@ -64,6 +67,57 @@ def model_with_version(model: str, version: str | None) -> str:
     return f"{model}@{version}"
 
 
+LOCAL_PROVIDERS = ("offline", "injected", "deterministic", "pydantic", "human", "none", "unknown")
+"""Model ids that name code in this package, not a server: their version is the package's."""
+
+
+def versioned_model(
+    model: str, *, reported: Mapping[str, str], local_version: str | None = None
+) -> str:
+    """``model`` (``provider:name``, or several joined by commas) with the version each one's
+    server returned (``reported``: model id -> the reply's ``model_name``): a reported name that
+    extends the configured one replaces it (``openai:gpt-4o-mini`` -> ``openai:gpt-4o-mini-
+    2024-07-18``), any other is appended (``@``); local models get ``local_version``."""
+    out = []
+    for part in (model or "unknown").split(","):
+        m = part.strip()
+        provider, _, name = m.partition(":")
+        version = reported.get(m)
+        if provider in LOCAL_PROVIDERS:
+            out.append(model_with_version(m, local_version))
+        elif version and name and version.startswith(name):
+            out.append(f"{provider}:{version}")
+        else:
+            out.append(model_with_version(m, version))
+    return ",".join(out)
+
+
+def reported_version(record: Mapping[str, Any]) -> str | None:
+    """The version the server returned, on a model-call record (``kind: llm_call``)."""
+    if record.get("kind") != "llm_call":
+        return None
+    out = record.get("output")
+    v = out.get("model_version") if isinstance(out, Mapping) else None
+    return str(v) if v else None
+
+
+class ModelVersions:
+    """What the model servers reported, learned from a log in order: ``model_for(record)`` is
+    the record's model with its version (a model-call record, ``kind: llm_call``, comes before
+    its node's record and teaches the version of its model id)."""
+
+    def __init__(self, local_version: str | None = None) -> None:
+        self.local_version = local_version
+        self.reported: dict[str, str] = {}
+
+    def model_for(self, record: Mapping[str, Any]) -> str:
+        version = reported_version(record)
+        if version is not None:
+            self.reported[str(record.get("model"))] = version
+        return versioned_model(str(record.get("model") or "unknown"), reported=self.reported,
+                               local_version=self.local_version)  # fmt: skip
+
+
 def clip_explanation(text: str, *, max_words: int = MAX_WORDS, max_chars: int = MAX_CHARS) -> str:
     """At most ``max_words`` words and ``max_chars`` characters, whitespace collapsed."""
     words = (text or "").split()
@@ -115,8 +169,13 @@ def to_weex_body(
     if bookkeeping:
         inp["record"] = bookkeeping
     output = record["output"]
+    try:
+        order_id = weex_order_id(record.get("orderId"))
+    except ValueError:  # an order WEEX never accepted (``rejected:<client id>``): no Long exists
+        order_id = None
+        inp.setdefault("record", {})["order_ref"] = str(record.get("orderId"))
     body = {
-        "orderId": weex_order_id(record.get("orderId")),
+        "orderId": order_id,
         "stage": (stage_names or {}).get(stage, stage),
         "model": model_with_version(str(record["model"]), model_version),
         "input": inp,

@@ -114,6 +114,8 @@ class WeexExchange:
         self.local_stops: dict[str, tuple[float | None, float | None]] = {}  # symbol -> (SL, TP)
         self._last_close: dict[str, float] = {}
         self._marks: dict[str, float] = {}
+        self.closed_orders: dict[str, list[str]] = {}
+        """symbol -> the WEEX ids of the orders its last ``close_position`` placed."""
 
     # ------------------------------------------------------------------ helpers
 
@@ -150,6 +152,13 @@ class WeexExchange:
         if self._leverage.get(wsym) != lev:
             self.client.set_leverage(wsym, lev)
             self._leverage[wsym] = lev
+
+    def symbol_of(self, order_id: str) -> str:
+        """The symbol (``BTCUSDT``) of an order this process placed or read."""
+        local = self._local.get(order_id)
+        if local is not None:
+            return from_weex_symbol(local.symbol)
+        return self.get_order(order_id).request.symbol
 
     @staticmethod
     def new_client_oid(prefix: str = "aq") -> str:
@@ -587,9 +596,11 @@ class WeexExchange:
                 )
                 continue
             self._local[placed.order_id] = _Local(wsym, req, role=reason)
+            self.closed_orders[symbol] = [placed.order_id]
             return [placed.order_id]
         rows = self.client.close_positions(wsym)
         ids = [str(r.get("successOrderId")) for r in rows if r.get("success")]
+        self.closed_orders[symbol] = ids
         if not ids and last_error is not None:
             raise OrderRejected("symbol", symbol, f"could not close: WEEX {last_error.code}: "
                                 f"{last_error.msg}")  # fmt: skip

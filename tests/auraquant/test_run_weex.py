@@ -153,6 +153,8 @@ def test_an_unknown_exchange_or_an_unreachable_weex_is_one_clear_error(
 ) -> None:
     res = runner.invoke(app, ["run", "--exchange", "binance", "--symbols", "BTCUSDT"])
     assert res.exit_code == 2 and "--exchange: 'binance' is not one of virtual, weex" in res.stderr
+    res = runner.invoke(app, ["beat", "--exchange", "binance", "--symbols", "BTCUSDT"])
+    assert res.exit_code == 2 and "--exchange: 'binance' is not one of virtual, weex" in res.stderr
     monkeypatch.setenv("WEEX_BASE_URL", "http://127.0.0.1:9")  # nothing listens: refused
     from auraquant.settings import get_settings
 
@@ -162,3 +164,128 @@ def test_an_unknown_exchange_or_an_unreachable_weex_is_one_clear_error(
     assert res.exit_code == 3, res.output
     assert "WEEX_BASE_URL" in res.stderr and "Traceback" not in res.output
     assert not any(s in res.output for s in SECRETS)
+
+
+def test_uploaded_records_name_weex_orders_and_the_version_the_model_server_returned(
+    home: Path, weex: tuple[MockServer, MockWeex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a loopback OpenAI server (it answers as ``<model>-loopback-2024-07-18``): every
+    uploaded record naming a model carries that version, deterministic steps the package's;
+    every record tied to an order carries WEEX's numeric id of it."""
+    from auraquant import __version__
+    from auraquant.settings import get_settings
+    from tests.agents.loopback_llm import serve
+    from tests.exchange.weex.kit import check_order_ids
+
+    _server, mock = weex
+    llm_key = "sk-loopback-key-5e1f0a9b"
+    monkeypatch.setenv("WEEX_AI_LOG_ENABLED", "true")
+    monkeypatch.setenv("OPENAI_API_KEY", llm_key)
+    with serve("openai") as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        get_settings.cache_clear()
+        run("w5", "--start", START, "--steps", "3", "--model", "openai:gpt-4o-mini")
+        assert llm.calls > 0
+    bodies = list(mock.ai_logs)
+    local = ailog(home, "w5")
+    assert len(bodies) == len(local) > 0
+
+    served = "openai:gpt-4o-mini-loopback-2024-07-18"
+    calls = [b for b in bodies if b["input"]["record"]["node"].endswith(".llm_call")]
+    assert calls and {b["model"] for b in calls} == {served}
+    models = {m for b in bodies for m in b["model"].split(",")}
+    assert "openai:gpt-4o-mini" not in models  # never the configured name alone
+    assert {m for m in models if m.startswith("openai:")} == {served}
+    local_models = models - {served}
+    assert local_models and all(m.endswith(f"@auraquant-{__version__}") for m in local_models)
+
+    tied = check_order_ids(bodies, mock.known_orders())
+    nodes = [b["input"]["record"]["node"] for b in tied]
+    assert "cycle.enter" in nodes, nodes  # the entry the desk placed on WEEX
+    cycle = ("cycle.enter", "cycle.manage", "cycle.exit", "cycle.reconcile")
+    for b in bodies:
+        if b["input"]["record"]["node"] in cycle:
+            assert b["orderId"] is not None, b["explanation"]
+    [enter] = [b for b in tied if b["input"]["record"]["node"] == "cycle.enter"]
+    entry = mock.known_orders()[str(enter["orderId"])]
+    assert entry["type"] in (1, 2) and not entry["plan"]  # an opening order
+    assert llm_key not in json.dumps(bodies)
+
+
+def test_a_position_held_longer_than_weex_max_hold_is_closed_by_a_close_order(
+    home: Path, weex: tuple[MockServer, MockWeex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``WEEX_MAX_HOLD_S``: before a step, a position on WEEX older than it is closed with a
+    type 3/4 market order (the competition's close), and the upkeep record names that order."""
+    from auraquant.settings import get_settings
+
+    _server, mock = weex
+    monkeypatch.setenv("WEEX_MAX_HOLD_S", "1")
+    get_settings.cache_clear()
+    assert get_settings().weex_max_hold_s == 1.0
+    run("w6", "--start", START, "--steps", "4")
+    known = mock.known_orders()
+    closes = {wid: o for wid, o in known.items() if (o["client_oid"] or "").startswith("aqc")}
+    assert closes, "no close order reached WEEX"
+    assert all(o["type"] in (3, 4) and not o["plan"] for o in closes.values())
+    upkeep = [r for r in ailog(home, "w6") if r["node"] == "venue.upkeep"]
+    held = [r for r in upkeep if r["output"]["action"] == "max_hold"]
+    assert held and all(r["orderId"] in closes for r in held), upkeep
+    assert all(r["symbol"] == "BTCUSDT" and r["stage"] == "MANAGE" for r in held)
+
+
+def test_a_bad_weex_max_hold_is_one_clear_error(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auraquant.settings import get_settings
+
+    monkeypatch.setenv("WEEX_MAX_HOLD_S", "-5")
+    get_settings.cache_clear()
+    res = runner.invoke(app, ["run", "--exchange", "weex", "--symbols", "BTCUSDT"])
+    get_settings.cache_clear()
+    assert res.exit_code == 2, res.output
+    assert "WEEX_MAX_HOLD_S" in res.stderr and "-5" in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_status_of_a_weex_desk_reads_weex_and_the_ledger(
+    home: Path, weex: tuple[MockServer, MockWeex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``auraquant status --desk`` of a desk scheduled on WEEX: positions, open orders (the
+    TP/SL plan orders with their roles) and equity as WEEX reports them; the breaker and the
+    last decisions from the ledger; WEEX unreachable or a bad --exchange: one clear error."""
+    _server, mock = weex
+    run("w7", "--start", START, "--steps", "2")
+    res = runner.invoke(app, ["status", "--desk", "w7", "--json"])
+    assert res.exit_code == 0, res.stderr
+    s = json.loads(res.stdout)
+    assert s["exchange"].startswith("weex (http://127.0.0.1:")
+    [pos] = mock.vx.positions()
+    assert [(p["symbol"], p["quantity"]) for p in s["positions"]] == [("BTCUSDT", pos.quantity)]
+    assert s["positions"][0]["entry_price"] == pytest.approx(pos.entry_price, rel=1e-6)
+    assert s["equity"] == pytest.approx(mock.vx.balance().equity, abs=0.01)
+    known = mock.known_orders()
+    working = {r["order_id"] for r in mock.current({}) + mock.current_plan({})}
+    assert working and {o["id"] for o in s["open_orders"]} == working
+    roles = {o["role"] for o in s["open_orders"]}
+    assert {"stop_loss", "take_profit"} <= roles  # the plan (TP/SL) orders, named
+    sl = next(o for o in s["open_orders"] if o["role"] == "stop_loss")
+    assert known[sl["id"]]["plan"] and sl["trigger_price"]
+    ledger = decisions(home, "w7")
+    assert [d["id"] for d in s["decisions"]] == [d.id for d in reversed(ledger)]
+    assert s["breaker"] and "consecutive_losses" in s["breaker"]
+    assert s["cycles"] == {"BTCUSDT": "MANAGE"}  # the ledger's desk state: holding it
+    text = runner.invoke(app, ["status", "--desk", "w7"])
+    assert text.exit_code == 0 and "stop_loss" in text.stdout and "BTCUSDT" in text.stdout
+    assert not any(x in res.stdout + text.stdout for x in SECRETS)
+
+    bad = runner.invoke(app, ["status", "--desk", "w7", "--exchange", "binance"])
+    assert bad.exit_code == 2 and "--exchange: 'binance' is not one of virtual, weex" in bad.stderr
+    monkeypatch.setenv("WEEX_BASE_URL", "http://127.0.0.1:9")
+    from auraquant.settings import get_settings
+
+    get_settings.cache_clear()
+    down = runner.invoke(app, ["status", "--desk", "w7"])
+    assert down.exit_code == 3, down.output
+    assert "WEEX_BASE_URL" in down.stderr and "Traceback" not in down.output
+    assert not any(x in down.output for x in SECRETS)

@@ -152,7 +152,8 @@ def create_app(mock: MockWeex) -> FastAPI:
 
     @app.get("/_mock/state")
     def _state() -> dict[str, Any]:
-        return {"placements": dict(mock.placements), "faults_fired": list(mock.faults.fired)}
+        return {"placements": dict(mock.placements), "faults_fired": list(mock.faults.fired),
+                "orders": mock.known_orders()}  # fmt: skip
 
     return app
 

@@ -149,6 +149,16 @@ class MockWeex:
         for sym in open_now:
             self._opened_ms.setdefault(sym, _ms())
 
+    def known_orders(self) -> dict[str, dict[str, Any]]:
+        """Every order this WEEX has issued an id for (WEEX id -> its client id, request type
+        code 1-4, plan or not): what an AI-log ``orderId`` must name."""
+        with self._lock:
+            return {
+                wid: {"client_oid": m.client_oid, "type": m.type_code, "plan": m.plan,
+                      "plan_type": m.plan_type, "symbol": m.symbol}
+                for wid, m in self._metas.items()
+            }  # fmt: skip
+
     def last_price(self, symbol: str) -> float:
         bar = self._last.get(symbol)
         if bar is None:

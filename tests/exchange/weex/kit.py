@@ -45,3 +45,41 @@ def client_for(server: MockServer, events: list[dict[str, Any]] | None = None,
                **kw: Any) -> WeexClient:  # fmt: skip
     return WeexClient(client_config(server.url, **kw),
                       on_event=events.append if events is not None else None)  # fmt: skip
+
+
+ORDER_KEYS = frozenset({"order_id", "entry_order_id", "stop_loss_order_id",
+                        "take_profit_order_id", "order_ids", "stop_loss_ids", "take_profit_ids"})  # fmt: skip
+
+
+def orders_named(obj: Any) -> set[str]:
+    """The order ids a record's output names anywhere (fills included); an order WEEX refused
+    (``rejected:<client id>``) has no id there and is left out."""
+    found: set[str] = set()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in ORDER_KEYS:
+                vals = v if isinstance(v, list) else [v]
+                found |= {str(x) for x in vals if x not in (None, "")}
+            found |= orders_named(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            found |= orders_named(v)
+    return {x for x in found if not x.startswith("rejected:")}
+
+
+def check_order_ids(bodies: list[dict[str, Any]], known: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every uploaded body whose output names an order carries one of them as a numeric
+    ``orderId`` that the loopback WEEX issued; every ``orderId`` at all is one it issued.
+    Returns the bodies tied to an order."""
+    tied = []
+    for b in bodies:
+        named = orders_named(b["output"])
+        oid = b["orderId"]
+        where = f"{b['input'].get('record', {}).get('node')}: {b['explanation'][:120]}"
+        if named:
+            assert isinstance(oid, int) and not isinstance(oid, bool), (where, oid, named)
+            assert str(oid) in named, (where, oid, named)
+        if oid is not None:
+            assert isinstance(oid, int) and str(oid) in known, (where, oid)
+            tied.append(b)
+    return tied

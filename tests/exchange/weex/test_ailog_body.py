@@ -81,3 +81,32 @@ def test_the_loopback_weex_accepts_the_mapped_body_and_refuses_bad_ones() -> Non
             client.upload_ai_log({**to_weex_body(RECORD).body, "orderId": "O-000042"})
         with pytest.raises(WeexBusinessError, match="missing explanation"):
             client.upload_ai_log({**to_weex_body(RECORD).body, "explanation": ""})
+
+
+def test_the_model_carries_the_version_its_server_returned() -> None:
+    """A model-call record teaches the version its server reported for that model id; every
+    later record naming the model id carries it; local models carry the package's."""
+    from exchange.weex.ailog import ModelVersions, versioned_model
+
+    v = ModelVersions(local_version="auraquant-9.9")
+    call = {"kind": "llm_call", "model": "openai:gpt-4o-mini",
+            "output": {"model_version": "gpt-4o-mini-2024-07-18"}}  # fmt: skip
+    assert v.model_for({"model": "openai:gpt-4o-mini"}) == "openai:gpt-4o-mini"  # not known yet
+    assert v.model_for(call) == "openai:gpt-4o-mini-2024-07-18"
+    assert v.model_for({"model": "openai:gpt-4o-mini"}) == "openai:gpt-4o-mini-2024-07-18"
+    assert v.model_for({"model": "offline"}) == "offline@auraquant-9.9"
+    assert v.model_for({"model": "deterministic:graph.desk"}) == (
+        "deterministic:graph.desk@auraquant-9.9"
+    )
+    assert v.model_for({"model": "offline,openai:gpt-4o-mini"}) == (
+        "offline@auraquant-9.9,openai:gpt-4o-mini-2024-07-18"
+    )
+    # a reported name that does not extend the configured one is appended
+    assert versioned_model("ollama:llama3", reported={"ollama:llama3": "sha-4f2"}) == (
+        "ollama:llama3@sha-4f2"
+    )
+
+
+def test_an_order_weex_refused_has_no_long_and_is_kept_as_a_reference() -> None:
+    b = to_weex_body({**RECORD, "orderId": "rejected:aq-0123"}).body
+    assert b["orderId"] is None and b["input"]["record"]["order_ref"] == "rejected:aq-0123"

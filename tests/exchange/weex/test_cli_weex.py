@@ -133,3 +133,15 @@ def test_mock_without_candles_says_how_to_get_them(tmp_path: Path) -> None:
     res = run(["weex", "mock", "--port", "0"], _env(tmp_path / "empty"), tmp_path)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "auraquant data import" in res.stderr.replace("\n", " ")
+
+
+def test_mock_on_a_bad_or_busy_port_is_one_clear_error(weex_mock, tmp_path: Path) -> None:
+    url, home, cwd = weex_mock
+    env = _env(home)
+    big = run(["weex", "mock", "--port", "99999", "--symbol", "BTCUSDT"], env, cwd)
+    assert big.returncode == 2 and "--port" in big.stderr and "65535" in big.stderr
+    busy = url.rsplit(":", 1)[1]  # the module's mock listens there
+    taken = run(["weex", "mock", "--port", busy, "--symbol", "BTCUSDT"], env, cwd)
+    _clean(taken)
+    assert taken.returncode == 2
+    assert f"--port: 127.0.0.1:{busy} is already in use" in taken.stderr.replace("\n", " ")
