@@ -39,6 +39,7 @@ from tools.timeutil import TIMEFRAMES, iso, timeframe_delta
 ENGINE_VERSION = 1
 _MINUTE_NS = 60 * 10**9
 _INF = float("inf")
+_NEAR = 48  # bars scanned in Python before the vectorised first-touch search
 
 ProgressFn = Callable[[int, int], None]
 
@@ -401,6 +402,7 @@ class _Runner:
         ev_seen, ev_bar = -1, n  # memo of the last event time's bar (it changes rarely)
         level_state, on_bar, lo, hi = ex.level_state, ex.on_bar_count, self.lo, self.h
         shift = self.shift
+        lo_l, hi_l = lo.tolist(), hi.tolist()
         while j < n:
             next_dec = decision_idx[ptr]
             below, above, pending, ev = level_state(sym)  # = active_levels(sym)
@@ -416,7 +418,13 @@ class _Runner:
                         stop = ev_bar
                 if stop < j:
                     stop = j
-                k = first_touch(lo, hi, j, stop, below, above)
+                # the next few bars by a plain scan (most events are a few dozen bars apart,
+                # where numpy's per-call cost dominates), then clock.first_touch's search
+                k, near = j, min(stop, j + _NEAR)
+                while k < near and not (lo_l[k] <= below or hi_l[k] >= above):
+                    k += 1
+                if k == near and near < stop:
+                    k = first_touch(lo, hi, near, stop, below, above)
             if k >= n:
                 break
             fills = on_bar(
