@@ -29,11 +29,13 @@ from backtest.metrics import OrderRole, Trade, trades_from_fills
 from backtest.strategies import Signals, Strategy
 from exchange.clock import first_touch, presented_open_ns
 from exchange.errors import OrderRejected
+from exchange.funding import on_funding_grid
 from exchange.instruments import resolve
 from exchange.margin import unrealized_pnl
 from exchange.types import Fill, OrderPlan, OrderRequest, OrderType, Side
 from exchange.virtual import ExchangeConfig, VirtualExchange
 from tools.candles import resample_frame
+from tools.funding_store import FundingSeries
 from tools.timeutil import TIMEFRAMES, iso, timeframe_delta
 
 ENGINE_VERSION = 1
@@ -272,6 +274,27 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def next_touch(
+    low_list: list[float],
+    high_list: list[float],
+    low: np.ndarray,
+    high: np.ndarray,
+    start: int,
+    stop: int,
+    below: float,
+    above: float,
+) -> int:
+    """``exchange.clock.first_touch`` (the first bar in ``[start, stop)`` reaching ``below`` or
+    ``above``), with its first ``_NEAR`` bars scanned in plain Python over the lists: most
+    events are a few dozen bars apart, where numpy's per-call cost dominates."""
+    k, near = start, min(stop, start + _NEAR)
+    while k < near and not (low_list[k] <= below or high_list[k] >= above):
+        k += 1
+    if k == near and near < stop:
+        return first_touch(low, high, near, stop, below, above)
+    return k
+
+
 class _Runner:
     """One pass over the bars; kept as a class so the state the loop mutates is in one place."""
 
@@ -418,13 +441,7 @@ class _Runner:
                         stop = ev_bar
                 if stop < j:
                     stop = j
-                # the next few bars by a plain scan (most events are a few dozen bars apart,
-                # where numpy's per-call cost dominates), then clock.first_touch's search
-                k, near = j, min(stop, j + _NEAR)
-                while k < near and not (lo_l[k] <= below or hi_l[k] >= above):
-                    k += 1
-                if k == near and near < stop:
-                    k = first_touch(lo, hi, near, stop, below, above)
+                k = next_touch(lo_l, hi_l, lo, hi, j, stop, below, above)
             if k >= n:
                 break
             fills = on_bar(
@@ -490,6 +507,18 @@ def _label_children(ex: VirtualExchange, fills: list[Fill], roles: dict[str, Ord
         roles[f.order_id] = OrderRole(role or "other", stop)
 
 
+def use_funding_series(ex: VirtualExchange, symbol: str, funding: FundingSeries | None) -> None:
+    """Give the exchange a stored funding series (``tools.funding_store``): its rates, and its
+    mark prices where known, at the funding times (put on the exchange's 00/08/16 UTC grid).
+    Without one the exchange settles at ``config.funding_rate`` on the last price."""
+    if funding is None or len(funding.times_ns) == 0:
+        return
+    ex.set_funding_rates(symbol, {on_funding_grid(t): r for t, r in funding.rate_by_time().items()})
+    marks = {on_funding_grid(t): m for t, m in funding.mark_by_time().items()}
+    if marks:
+        ex.set_mark_prices(symbol, marks)
+
+
 def run_intents(
     bars: pd.DataFrame,
     intents: list[Intent],
@@ -499,13 +528,17 @@ def run_intents(
     size_fraction: float = 0.5,
     close_at_end: bool = True,
     progress: ProgressFn | None = None,
+    funding: FundingSeries | None = None,
 ) -> BacktestResult:
-    """The core: feed 1m bars and intents through a fresh VirtualExchange."""
+    """The core: feed 1m bars and intents through a fresh VirtualExchange (with the stored
+    ``funding`` series when given: ``tools.funding_store.load_funding``)."""
     bars = normalise_bars(bars)
     with cyclic_gc_paused():
         # The exchange and the runner are dropped inside the pause, so the collector never
         # has to look at their tens of thousands of order records.
-        result = _run(bars, intents, symbol, exchange_config, size_fraction, close_at_end, progress)
+        result = _run(
+            bars, intents, symbol, exchange_config, size_fraction, close_at_end, progress, funding
+        )
     return result
 
 
@@ -517,8 +550,10 @@ def _run(
     size_fraction: float,
     close_at_end: bool,
     progress: ProgressFn | None,
+    funding: FundingSeries | None = None,
 ) -> BacktestResult:
     ex = VirtualExchange(exchange_config or ExchangeConfig())
+    use_funding_series(ex, symbol, funding)
     initial = float(ex.balance().equity)
     runner = _Runner(ex, symbol, bars, size_fraction, progress)
     runner.run(intents)
@@ -558,6 +593,7 @@ def run_strategy(
     size_fraction: float = 0.5,
     quantity: float | None = None,
     progress: ProgressFn | None = None,
+    funding: FundingSeries | None = None,
 ) -> BacktestResult:
     """Compute the strategy's causal signals on ``timeframe`` bars and execute them on 1m bars.
 
@@ -577,6 +613,7 @@ def run_strategy(
             exchange_config=exchange_config,
             size_fraction=size_fraction,
             progress=progress,
+            funding=funding,
         )
         del intents
     result.signal_bars = signal_bars
@@ -590,10 +627,16 @@ def run_decisions(
     symbol: str,
     exchange_config: ExchangeConfig | None = None,
     progress: ProgressFn | None = None,
+    funding: FundingSeries | None = None,
 ) -> BacktestResult:
     """Execute a feed of (decided_at, OrderPlan) as brackets: the meeting graph's replay path."""
     bars_1m = normalise_bars(bars_1m)
     intents = intents_from_decisions(bars_1m, decisions, symbol)
     return run_intents(
-        bars_1m, intents, symbol=symbol, exchange_config=exchange_config, progress=progress
+        bars_1m,
+        intents,
+        symbol=symbol,
+        exchange_config=exchange_config,
+        progress=progress,
+        funding=funding,
     )
