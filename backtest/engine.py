@@ -32,6 +32,7 @@ from exchange.errors import OrderRejected
 from exchange.funding import on_funding_grid
 from exchange.instruments import resolve
 from exchange.margin import unrealized_pnl
+from exchange.records import trusted_request
 from exchange.types import Fill, OrderPlan, OrderRequest, OrderType, Side
 from exchange.virtual import ExchangeConfig, VirtualExchange
 from tools.candles import resample_frame
@@ -358,13 +359,7 @@ class _Runner:
 
     def _flatten(self, qty: float, role: str) -> None:
         side = Side.SELL if qty > 0 else Side.BUY
-        req = OrderRequest(
-            symbol=self.symbol,
-            side=side,
-            type=OrderType.MARKET,
-            quantity=abs(qty),
-            reduce_only=True,
-        )
+        req = trusted_request(self.symbol, side, OrderType.MARKET, abs(qty), reduce_only=True)
         self._place(req, OrderRole(role))
 
     # decisions ------------------------------------------------------------------------------
@@ -390,15 +385,18 @@ class _Runner:
             self.ignored += 1
             return
         stop = assumptions.level_on_tick(it.stop_loss, self.tick)
-        req = OrderRequest(
-            symbol=self.symbol,
-            side=it.side,
-            type=it.entry_type,
-            quantity=quantity,
-            price=it.entry_price,
-            leverage=it.leverage,
-            stop_loss=stop,
-            take_profit=assumptions.level_on_tick(it.take_profit, self.tick),
+        # the intent's values are already typed (Side, OrderType, floats); the exchange checks
+        # each one again, so pydantic's validation of the request is skipped
+        req = trusted_request(
+            self.symbol,
+            it.side,
+            it.entry_type,
+            float(quantity),
+            None if it.entry_price is None else float(it.entry_price),
+            False,
+            float(it.leverage),
+            stop,
+            assumptions.level_on_tick(it.take_profit, self.tick),
         )
         self._place(req, OrderRole("entry", stop))
 
