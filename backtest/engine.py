@@ -29,16 +29,20 @@ from backtest.metrics import OrderRole, Trade, trades_from_fills
 from backtest.strategies import Signals, Strategy
 from exchange.clock import first_touch, presented_open_ns
 from exchange.errors import OrderRejected
+from exchange.funding import on_funding_grid
 from exchange.instruments import resolve
 from exchange.margin import unrealized_pnl
+from exchange.records import trusted_request
 from exchange.types import Fill, OrderPlan, OrderRequest, OrderType, Side
 from exchange.virtual import ExchangeConfig, VirtualExchange
 from tools.candles import resample_frame
+from tools.funding_store import FundingSeries
 from tools.timeutil import TIMEFRAMES, iso, timeframe_delta
 
 ENGINE_VERSION = 1
 _MINUTE_NS = 60 * 10**9
 _INF = float("inf")
+_NEAR = 48  # bars scanned in Python before the vectorised first-touch search
 
 ProgressFn = Callable[[int, int], None]
 
@@ -271,6 +275,27 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def next_touch(
+    low_list: list[float],
+    high_list: list[float],
+    low: np.ndarray,
+    high: np.ndarray,
+    start: int,
+    stop: int,
+    below: float,
+    above: float,
+) -> int:
+    """``exchange.clock.first_touch`` (the first bar in ``[start, stop)`` reaching ``below`` or
+    ``above``), with its first ``_NEAR`` bars scanned in plain Python over the lists: most
+    events are a few dozen bars apart, where numpy's per-call cost dominates."""
+    k, near = start, min(stop, start + _NEAR)
+    while k < near and not (low_list[k] <= below or high_list[k] >= above):
+        k += 1
+    if k == near and near < stop:
+        return first_touch(low, high, near, stop, below, above)
+    return k
+
+
 class _Runner:
     """One pass over the bars; kept as a class so the state the loop mutates is in one place."""
 
@@ -334,13 +359,7 @@ class _Runner:
 
     def _flatten(self, qty: float, role: str) -> None:
         side = Side.SELL if qty > 0 else Side.BUY
-        req = OrderRequest(
-            symbol=self.symbol,
-            side=side,
-            type=OrderType.MARKET,
-            quantity=abs(qty),
-            reduce_only=True,
-        )
+        req = trusted_request(self.symbol, side, OrderType.MARKET, abs(qty), reduce_only=True)
         self._place(req, OrderRole(role))
 
     # decisions ------------------------------------------------------------------------------
@@ -366,15 +385,18 @@ class _Runner:
             self.ignored += 1
             return
         stop = assumptions.level_on_tick(it.stop_loss, self.tick)
-        req = OrderRequest(
-            symbol=self.symbol,
-            side=it.side,
-            type=it.entry_type,
-            quantity=quantity,
-            price=it.entry_price,
-            leverage=it.leverage,
-            stop_loss=stop,
-            take_profit=assumptions.level_on_tick(it.take_profit, self.tick),
+        # the intent's values are already typed (Side, OrderType, floats); the exchange checks
+        # each one again, so pydantic's validation of the request is skipped
+        req = trusted_request(
+            self.symbol,
+            it.side,
+            it.entry_type,
+            float(quantity),
+            None if it.entry_price is None else float(it.entry_price),
+            False,
+            float(it.leverage),
+            stop,
+            assumptions.level_on_tick(it.take_profit, self.tick),
         )
         self._place(req, OrderRole("entry", stop))
 
@@ -401,6 +423,7 @@ class _Runner:
         ev_seen, ev_bar = -1, n  # memo of the last event time's bar (it changes rarely)
         level_state, on_bar, lo, hi = ex.level_state, ex.on_bar_count, self.lo, self.h
         shift = self.shift
+        lo_l, hi_l = lo.tolist(), hi.tolist()
         while j < n:
             next_dec = decision_idx[ptr]
             below, above, pending, ev = level_state(sym)  # = active_levels(sym)
@@ -416,7 +439,7 @@ class _Runner:
                         stop = ev_bar
                 if stop < j:
                     stop = j
-                k = first_touch(lo, hi, j, stop, below, above)
+                k = next_touch(lo_l, hi_l, lo, hi, j, stop, below, above)
             if k >= n:
                 break
             fills = on_bar(
@@ -482,6 +505,18 @@ def _label_children(ex: VirtualExchange, fills: list[Fill], roles: dict[str, Ord
         roles[f.order_id] = OrderRole(role or "other", stop)
 
 
+def use_funding_series(ex: VirtualExchange, symbol: str, funding: FundingSeries | None) -> None:
+    """Give the exchange a stored funding series (``tools.funding_store``): its rates, and its
+    mark prices where known, at the funding times (put on the exchange's 00/08/16 UTC grid).
+    Without one the exchange settles at ``config.funding_rate`` on the last price."""
+    if funding is None or len(funding.times_ns) == 0:
+        return
+    ex.set_funding_rates(symbol, {on_funding_grid(t): r for t, r in funding.rate_by_time().items()})
+    marks = {on_funding_grid(t): m for t, m in funding.mark_by_time().items()}
+    if marks:
+        ex.set_mark_prices(symbol, marks)
+
+
 def run_intents(
     bars: pd.DataFrame,
     intents: list[Intent],
@@ -491,13 +526,17 @@ def run_intents(
     size_fraction: float = 0.5,
     close_at_end: bool = True,
     progress: ProgressFn | None = None,
+    funding: FundingSeries | None = None,
 ) -> BacktestResult:
-    """The core: feed 1m bars and intents through a fresh VirtualExchange."""
+    """The core: feed 1m bars and intents through a fresh VirtualExchange (with the stored
+    ``funding`` series when given: ``tools.funding_store.load_funding``)."""
     bars = normalise_bars(bars)
     with cyclic_gc_paused():
         # The exchange and the runner are dropped inside the pause, so the collector never
         # has to look at their tens of thousands of order records.
-        result = _run(bars, intents, symbol, exchange_config, size_fraction, close_at_end, progress)
+        result = _run(
+            bars, intents, symbol, exchange_config, size_fraction, close_at_end, progress, funding
+        )
     return result
 
 
@@ -509,8 +548,10 @@ def _run(
     size_fraction: float,
     close_at_end: bool,
     progress: ProgressFn | None,
+    funding: FundingSeries | None = None,
 ) -> BacktestResult:
     ex = VirtualExchange(exchange_config or ExchangeConfig())
+    use_funding_series(ex, symbol, funding)
     initial = float(ex.balance().equity)
     runner = _Runner(ex, symbol, bars, size_fraction, progress)
     runner.run(intents)
@@ -550,6 +591,7 @@ def run_strategy(
     size_fraction: float = 0.5,
     quantity: float | None = None,
     progress: ProgressFn | None = None,
+    funding: FundingSeries | None = None,
 ) -> BacktestResult:
     """Compute the strategy's causal signals on ``timeframe`` bars and execute them on 1m bars.
 
@@ -569,6 +611,7 @@ def run_strategy(
             exchange_config=exchange_config,
             size_fraction=size_fraction,
             progress=progress,
+            funding=funding,
         )
         del intents
     result.signal_bars = signal_bars
@@ -582,10 +625,16 @@ def run_decisions(
     symbol: str,
     exchange_config: ExchangeConfig | None = None,
     progress: ProgressFn | None = None,
+    funding: FundingSeries | None = None,
 ) -> BacktestResult:
     """Execute a feed of (decided_at, OrderPlan) as brackets: the meeting graph's replay path."""
     bars_1m = normalise_bars(bars_1m)
     intents = intents_from_decisions(bars_1m, decisions, symbol)
     return run_intents(
-        bars_1m, intents, symbol=symbol, exchange_config=exchange_config, progress=progress
+        bars_1m,
+        intents,
+        symbol=symbol,
+        exchange_config=exchange_config,
+        progress=progress,
+        funding=funding,
     )

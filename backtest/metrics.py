@@ -85,6 +85,16 @@ class _Lot:
     ts: datetime
     initial_stop: float | None
     entry_iso: str = ""  # iso(ts), formatted once when the lot opens
+    entry_ns: int = 0  # ts in epoch ns
+
+
+def _trade(values: dict[str, Any]) -> Trade:
+    """A ``Trade`` from its fields in declaration order, built as the frozen dataclass's
+    ``__init__`` would but with one attribute store instead of nineteen ``object.__setattr__``
+    calls (a backtest builds ~10^4)."""
+    t = object.__new__(Trade)
+    object.__setattr__(t, "__dict__", values)
+    return t
 
 
 def _side_sign(side: Any) -> float:
@@ -109,7 +119,10 @@ def trades_from_fills(
     roles = roles or {}
     books: dict[str, deque[_Lot]] = {}
     trades: list[Trade] = []
-    for f in fills:
+    fills = list(fills)
+    times_ns = epoch_ns([f.ts for f in fills])
+    times_iso = iso_many(times_ns)
+    for f, f_ns, f_iso in zip(fills, times_ns, times_iso, strict=True):
         role = roles.get(f.order_id)
         lots = books.setdefault(f.symbol, deque())
         sign = _side_sign(f.side)
@@ -132,8 +145,7 @@ def trades_from_fills(
                 [qty for _, qty, _ in pieces],
                 float(f.realized_pnl),
             )
-            exit_iso = iso(f.ts)
-            exit_ns = pd.Timestamp(f.ts).value
+            exit_iso, exit_ns = f_iso, f_ns
             for (lot, qty, direction), gross in zip(pieces, grosses, strict=True):
                 entry_fee = lot.fee_per_unit * qty
                 exit_fee = fee_per_unit * qty
@@ -142,26 +154,28 @@ def trades_from_fills(
                     abs(lot.price - lot.initial_stop) * qty if lot.initial_stop is not None else 0.0
                 )
                 trades.append(
-                    Trade(
-                        trade_id=len(trades) + 1,
-                        symbol=f.symbol,
-                        side="LONG" if direction > 0 else "SHORT",
-                        entry_ts=lot.entry_iso,
-                        exit_ts=exit_iso,
-                        quantity=qty,
-                        entry_price=lot.price,
-                        exit_price=f.price,
-                        entry_fee=entry_fee,
-                        exit_fee=exit_fee,
-                        fees=entry_fee + exit_fee,
-                        slippage_cost=(lot.slip_per_unit + slip_per_unit) * qty,
-                        gross_pnl=gross,
-                        net_pnl=net,
-                        return_pct=100.0 * net / (lot.price * qty),
-                        initial_stop=lot.initial_stop,
-                        r_multiple=net / risk if risk > 0 else None,
-                        exit_reason=role.role if role else "other",
-                        duration_s=(exit_ns - pd.Timestamp(lot.ts).value) / 1e9,
+                    _trade(
+                        {
+                            "trade_id": len(trades) + 1,
+                            "symbol": f.symbol,
+                            "side": "LONG" if direction > 0 else "SHORT",
+                            "entry_ts": lot.entry_iso,
+                            "exit_ts": exit_iso,
+                            "quantity": qty,
+                            "entry_price": lot.price,
+                            "exit_price": f.price,
+                            "entry_fee": entry_fee,
+                            "exit_fee": exit_fee,
+                            "fees": entry_fee + exit_fee,
+                            "slippage_cost": (lot.slip_per_unit + slip_per_unit) * qty,
+                            "gross_pnl": gross,
+                            "net_pnl": net,
+                            "return_pct": 100.0 * net / (lot.price * qty),
+                            "initial_stop": lot.initial_stop,
+                            "r_multiple": net / risk if risk > 0 else None,
+                            "exit_reason": role.role if role else "other",
+                            "duration_s": (exit_ns - lot.entry_ns) / 1e9,
+                        }
                     )
                 )
         if remaining > _EPS:
@@ -173,10 +187,27 @@ def trades_from_fills(
                     slip_per_unit=slip_per_unit,
                     ts=f.ts,
                     initial_stop=role.initial_stop if role else None,
-                    entry_iso=iso(f.ts),
+                    entry_iso=f_iso,
+                    entry_ns=f_ns,
                 )
             )
     return trades
+
+
+def epoch_ns(times: list[datetime]) -> list[int]:
+    """UTC epoch nanoseconds of each time (a naive time is taken as UTC, as ``iso`` does)."""
+    try:
+        return [t.value for t in times]  # type: ignore[attr-defined]  # pd.Timestamp: the usual case
+    except AttributeError:
+        return [pd.Timestamp(t).value for t in times]
+
+
+def iso_many(times_ns: list[int]) -> list[str]:
+    """``iso`` of many epoch-ns times in one vectorised call (a backtest formats ~10^5)."""
+    if not times_ns:
+        return []
+    stamps = np.asarray(times_ns, dtype=np.int64).view("M8[ns]")
+    return [t + "Z" for t in np.datetime_as_string(stamps, unit="s").tolist()]
 
 
 def closed_pnl_split(by_price: list[float], quantities: list[float], booked: float) -> list[float]:

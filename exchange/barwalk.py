@@ -71,6 +71,7 @@ class BarWalk:
     _fills: list[FillRec]
     _funding: list[FundingRec]
     _funding_rates: dict[str, dict[int, float]]
+    _mark_prices: dict[str, dict[int, float]]
     _order_seq: int
     _fill_seq: int
     _now_ns: int | None
@@ -135,18 +136,23 @@ class BarWalk:
         return total
 
     def _settle_funding(self, book: Book, end_ns: int, price: float) -> None:
+        """C3/C3b/C3c: settle every funding time before ``end_ns`` at the series' rate (else
+        the constant) on the position's value at the stored mark price of that time (else
+        ``price``, the bar's open: the last price)."""
         constant = self.config.funding_rate
         series = self._funding_rates.get(book.symbol)
+        marks = self._mark_prices.get(book.symbol)
         qty = position_quantity(book.lots)
         due = book.funding_due
         assert due is not None
         while due < end_ns:
             rate = constant if series is None else series.get(due, constant)
-            amount = funding_payment(qty, price, rate)
+            px = price if marks is None else marks.get(due, price)
+            amount = funding_payment(qty, px, rate)
             self._wallet += amount
             if self.config.funding_from_margin:
                 book.lots = add_margin(book.lots, amount)
-            self._funding.append(FundingRec(book.symbol, due, rate, qty, price, amount))
+            self._funding.append(FundingRec(book.symbol, due, rate, qty, px, amount))
             due += FUNDING_INTERVAL_NS
         book.funding_due = due
         if self.config.funding_from_margin:
@@ -713,11 +719,13 @@ class BarWalk:
         self._order_seq = sim.order_seq
         self._fill_seq = sim.fill_seq
         self._fills.extend(sim.fills)
-        self._refresh(book)
+        self._refresh(book, sim.liq, True)
         return sim.fills
 
-    def _refresh(self, book: Book) -> None:
-        """Recompute the cached levels that decide whether a bar can change anything."""
+    def _refresh(self, book: Book, liq: float | None = None, liq_known: bool = False) -> None:
+        """Recompute the cached levels that decide whether a bar can change anything
+        (``liq_known``: ``liq`` is already the liquidation price of ``book.lots``, as a bar's
+        walk keeps it, so it is not computed again)."""
         below, above, pending = -_INF, _INF, False
         for w in book.working:
             t = w.type
@@ -735,7 +743,9 @@ class BarWalk:
         lots = book.lots
         if lots:
             q = position_quantity(lots)
-            liq = book.liq = self._liquidation_price(book.inst, lots)
+            if not liq_known:
+                liq = self._liquidation_price(book.inst, lots)
+            book.liq = liq
             if liq is not None:
                 if q > 0:
                     below = max(below, liq)

@@ -68,9 +68,14 @@ def _is_multiple(value: float, step: float) -> bool:
     return abs(ratio - round(ratio)) <= 1e-6
 
 
+_DECIMALS: dict[float, int] = {}
+
+
 def _snap(value: float, step: float) -> float:
     """Round away binary noise (0.30000000000000004 -> 0.3) using the step's decimals."""
-    decimals = max(0, -math.floor(math.log10(step)) + 2)
+    decimals = _DECIMALS.get(step)
+    if decimals is None:  # a handful of steps exist: the logarithm is taken once each
+        decimals = _DECIMALS[step] = max(0, -math.floor(math.log10(step)) + 2)
     return round(value, decimals)
 
 

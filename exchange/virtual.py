@@ -109,6 +109,7 @@ class VirtualExchange(BarWalk):
         self._fill_seq = 0
         self._now_ns: int | None = None
         self._funding_rates: dict[str, dict[int, float]] = {}
+        self._mark_prices: dict[str, dict[int, float]] = {}
         if stored is not None:
             self._load_state(stored)
         self._snapshot = snapshot
@@ -530,6 +531,10 @@ class VirtualExchange(BarWalk):
                 sym: [[t, r] for t, r in sorted(rates.items())]
                 for sym, rates in self._funding_rates.items()
             },
+            "mark_prices": {
+                sym: [[t, m] for t, m in sorted(marks.items())]
+                for sym, marks in self._mark_prices.items()
+            },
             "funding": [record_fields(f) for f in self._funding],
         }
 
@@ -580,6 +585,10 @@ class VirtualExchange(BarWalk):
             sym: {int(t): float(r) for t, r in rows}
             for sym, rows in state.get("funding_rates", {}).items()
         }
+        self._mark_prices = {
+            sym: {int(t): float(m) for t, m in rows}
+            for sym, rows in state.get("mark_prices", {}).items()
+        }
 
     def set_funding_rates(self, symbol: str, rates: Mapping[int, float]) -> int:
         """Use ``rates`` (``{funding_time_ns: rate}``, e.g. ``exchange.funding.read_funding_rates``
@@ -593,6 +602,21 @@ class VirtualExchange(BarWalk):
             if not math.isfinite(r):
                 raise OrderRejected("funding_rate", r, f"must be finite, got {r}")
             series[int(t)] = float(r)
+        self._changed()
+        return len(series)
+
+    def set_mark_prices(self, symbol: str, marks: Mapping[int, float]) -> int:
+        """Use ``marks`` (``{funding_time_ns: mark price}``, e.g. the ``markPrice`` of Binance's
+        funding-rate history) as the price ``symbol``'s funding settles on at those times
+        (C3c); a funding time without one settles on the bar's open (the last price). Merged
+        into any set before; returns how many the symbol now has."""
+        if symbol not in self._books:
+            entry.resolve_book(symbol, self.config.instruments)  # V1 for an unknown symbol
+        series = self._mark_prices.setdefault(symbol, {})
+        for t, m in marks.items():
+            if not (math.isfinite(m) and m > 0):
+                raise OrderRejected("mark_price", m, f"must be a positive finite price, got {m}")
+            series[int(t)] = float(m)
         self._changed()
         return len(series)
 

@@ -113,6 +113,10 @@ def backtest(
             "(import them with `auraquant data import`)"
         )
 
+    from tools.funding_store import load_funding
+
+    funding = load_funding(symbol)  # the stored funding series, if any (else the constant)
+
     with Progress(
         TextColumn("[bold]backtest[/] {task.description}"),
         BarColumn(),
@@ -131,6 +135,7 @@ def backtest(
                 exchange_config=xcfg,
                 size_fraction=size,
                 progress=lambda done, total: progress.update(task, completed=done),
+                funding=funding,
             )
         except BacktestInputError as exc:
             fail(str(exc))

@@ -83,6 +83,39 @@ def import_cmd(
     )
 
 
+@app.command("import-funding")
+def import_funding_cmd(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="Binance funding-rate history (JSON array or CSV): symbol, fundingTime (ms), "
+            "fundingRate[, markPrice]."
+        ),
+    ],
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="for a file whose rows name no symbol")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Validate and store a funding-rate (and mark-price) series beside the candles; backtests
+    use it when present, the constant rate otherwise."""
+    from tools.funding_store import import_funding
+
+    try:
+        reports = import_funding(path, symbol=symbol)
+    except (DataValidationError, FileNotFoundError, ValueError) as exc:
+        fail(f"{exc}; nothing was written")
+    if json_out:
+        emit_json({"imported": [r.model_dump() for r in reports]})
+        return
+    for r in reports:
+        console.print(
+            f"{r.symbol}: {r.rows} funding rates ({r.with_mark_price} with a mark price) "
+            f"{_short(r.first)} → {_short(r.last)}; {r.stored_rows} stored",
+            highlight=False,
+        )
+
+
 @app.command("ls")
 def ls_cmd(json_out: JsonOpt = False) -> None:
     """List stored symbols and timeframes with their ranges, row counts and gaps."""

@@ -114,7 +114,7 @@ def test_skipping_inactive_bars_gives_the_same_result_as_stepping_every_bar(
     bars = random_walk(4000, seed=3) * 300
     strat = get_strategy("sma_cross_atr")
     fast = run_strategy(bars, strat, symbol="BTCUSDT", exchange_config=cfg(funding_rate=0.0001))
-    monkeypatch.setattr(engine, "first_touch", lambda low, high, start, stop, below, above: start)
+    monkeypatch.setattr(engine, "next_touch", lambda *args: args[4])  # every bar: start
     slow = run_strategy(bars, strat, symbol="BTCUSDT", exchange_config=cfg(funding_rate=0.0001))
     assert slow.bars_stepped == len(bars) and fast.bars_stepped < len(bars) / 2
     assert len(fast.trades) >= 10
@@ -220,3 +220,20 @@ def test_strategy_bars_come_from_the_store_resampler_and_drop_partial_windows() 
         5.0,
     )
     assert engine.resample(bars, "1m") is bars
+
+
+def test_next_touch_is_first_touch() -> None:
+    """The Python scan of the first bars plus numpy's search finds the bar ``first_touch`` finds,
+    near (inside the scan) and far (past it), and ``stop`` when nothing is reached."""
+    from exchange.clock import first_touch
+
+    rng = np.random.default_rng(5)
+    low = 100 + rng.standard_normal(3000).cumsum()
+    high = low + rng.uniform(0, 2, len(low))
+    lo_l, hi_l = low.tolist(), high.tolist()
+    for start in (0, 7, 1000):
+        for below, above in ((low[start] - 0.5, high[start] + 0.5), (50.0, 400.0), (-np.inf, np.inf),
+                             (low[start] - 8, np.inf), (-np.inf, high[start] + 9)):  # fmt: skip
+            for stop in (start, start + 10, start + 200, len(low)):
+                want = first_touch(low, high, start, stop, below, above)
+                assert engine.next_touch(lo_l, hi_l, low, high, start, stop, below, above) == want

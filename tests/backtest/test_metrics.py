@@ -159,3 +159,29 @@ def test_summary_exposure_turnover_and_benchmark() -> None:
     assert out["hold_benchmark"]["return_pct"] == pytest.approx(20.0)
     assert hold_benchmark(bars, 1000.0)["max_drawdown_pct"] == pytest.approx(0.0)
     assert all(not (isinstance(v, float) and math.isnan(v)) for v in out.values())
+
+
+def test_trades_built_fast_equal_the_dataclass_and_iso_many_matches_iso() -> None:
+    """``_trade`` (one ``__dict__`` store) must give exactly ``Trade(**fields)``: a field
+    renamed, added or reordered in ``Trade`` breaks it here; ``iso_many`` is ``iso`` for many."""
+    import dataclasses
+
+    from backtest.metrics import _trade, iso_many
+    from tools.timeutil import iso
+
+    values = {f.name: i for i, f in enumerate(dataclasses.fields(Trade))}
+    fast = _trade(dict(values))
+    assert fast == Trade(**values)
+    assert list(dataclasses.asdict(fast)) == [f.name for f in dataclasses.fields(Trade)]
+    fills = [
+        F("e", "BUY", 1, 100.0, 0.1, _t(1)),
+        F("x", "SELL", 1, 90.0, 0.1, _t(2), realized_pnl=-10.0),
+    ]
+    (built,) = trades_from_fills(fills, {"e": OrderRole("entry", 95.0)})
+    assert list(vars(built)) == [f.name for f in dataclasses.fields(Trade)]  # every field, in order
+    assert built == Trade(**vars(built))
+    times = [
+        pd.Timestamp("2021-03-04 05:06:07.89", tz="UTC"),
+        pd.Timestamp("1999-12-31 23:59:59", tz="UTC"),
+    ]
+    assert iso_many([t.value for t in times]) == [iso(t) for t in times]

@@ -72,3 +72,22 @@ def test_cli_imports_a_series(
     bad = CliRunner().invoke(app, ["exchange", "funding-rates", str(f), "--symbol", "FOOUSDT"])
     assert bad.exit_code != 0 and "no FOOUSDT funding rates" in bad.stderr
     get_settings.cache_clear()
+
+
+def test_a_stored_mark_price_is_what_funding_settles_on_and_the_last_price_otherwise() -> None:
+    """C3c: funding = −quantity × mark × rate with the mark of the funding time when one is set,
+    the bar's open (last price) for a funding time without one."""
+    ex = make(funding_rate=0.001)
+    assert ex.set_mark_prices(SYM, {T8: 120.0}) == 1
+    t = pd.Timestamp("2023-04-20T07:58:00Z")
+    ex.on_bar(SYM, t, 100.0, 100.0, 100.0, 100.0)
+    ex.place(mkt("BUY", 2.0))
+    for minutes in (1, 2):
+        ex.on_bar(SYM, t + pd.Timedelta(minutes=minutes), 100.0, 100.0, 100.0, 100.0)
+    ex.on_bar(SYM, pd.Timestamp("2023-04-20T16:00:00Z"), 90.0, 90.0, 90.0, 90.0)
+    pays = [(int(p.ts.value), p.price, p.amount) for p in ex.funding_payments()]
+    assert pays == [(T8, 120.0, pytest.approx(-0.24)), (T16, 90.0, pytest.approx(-0.18))]
+    again = VirtualExchange.from_state(json.loads(json.dumps(ex.state_dict())))
+    assert again.state_dict() == ex.state_dict()  # kept in the snapshot
+    with pytest.raises(ValueError, match="mark_price"):
+        ex.set_mark_prices(SYM, {T8: -1.0})

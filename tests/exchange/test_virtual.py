@@ -592,3 +592,21 @@ def test_messages_print_prices_and_ticks_in_plain_decimals() -> None:
             OrderRequest(symbol="DOGEUSDT", side="BUY", type="LIMIT", quantity=100, price=0.082345)
         )
     assert str(err2.value) == "price: 0.082345 is not on the DOGEUSDT tick 0.00001"
+
+
+def test_trusted_request_equals_the_validated_request() -> None:
+    """``records.trusted_request`` (a backtest's unvalidated request) is exactly the model
+    pydantic builds from the same values: a field added to ``OrderRequest`` breaks it here."""
+    from exchange.records import trusted_request
+    from exchange.types import OrderRequest, OrderType, Side
+
+    fast = trusted_request(
+        "BTCUSDT", Side.SELL, OrderType.LIMIT, 2.5, 101.5, False, 3.0, 105.0, 90.0
+    )
+    slow = OrderRequest(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=2.5, price=101.5,
+                        leverage=3.0, stop_loss=105.0, take_profit=90.0)  # fmt: skip
+    assert fast == slow and fast.model_dump() == slow.model_dump()
+    assert fast.model_fields_set == set(OrderRequest.model_fields)
+    assert trusted_request("BTCUSDT", Side.BUY, OrderType.MARKET, 1.0, reduce_only=True) == (
+        OrderRequest(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=1.0, reduce_only=True)
+    )
