@@ -21,9 +21,11 @@ def test_synthetic_demo_runs_every_step_and_labels_the_data(
     for step in ("data synth", "data ls", "memo SYNTH-BTCUSDT", "backtest",
                  "replay --symbols SYNTH-BTCUSDT", "meet SYNTH-BTCUSDT"):  # fmt: skip
         assert f"$ auraquant {step}" in out
-    # the meeting is the last step, and the gate refuses to trade a synthetic symbol
+    # the meeting is the last step; no order on a synthetic symbol: the desk stands aside, or
+    # the gate refuses it (R01)
     assert out.rindex("$ auraquant meet") > out.rindex("$ auraquant backtest")
-    assert "R01_symbol_allowed" in out and "DENIED" in out
+    meeting = out[out.rindex("$ auraquant meet") :]
+    assert ("R01_symbol_allowed" in meeting and "DENIED" in meeting) or "FLAT" in meeting
     runs = sorted(p.name for p in (aq_home / "runs").iterdir())
     assert any(r.startswith("memo-SYNTH-BTCUSDT") for r in runs)
     assert any(r.startswith("meet-SYNTH-BTCUSDT") for r in runs)
