@@ -3,7 +3,7 @@
 It reads only what a real model would read — the messages — takes the seat from the system
 prompt's ``<seat>`` block and the data from the tagged JSON blocks, and answers the requested
 structured output (``Turn``/``Review``/``Resolution``/``DecisionDraft`` drafts) by calling the
-role's policy in ``agents.policies``. Because it overrides ``bind_tools``,
+role's policy in ``agents.policies`` (``LookUp``: the tool a clarify's answer needs). Because it overrides ``bind_tools``,
 ``.with_structured_output()`` works on it exactly as on ``ChatOpenAI``; the graph never asks
 which model it is talking to.
 """
@@ -61,6 +61,13 @@ def policy_responder(
         args = policies.resolve(seat, data)
     elif name == "DecisionDraft":
         args = policies.decide(seat, data)
+    elif name == "LookUp":
+        call = policies.lookup(seat, data)
+        args = (
+            {"tool": call["name"], "timeframe": call["args"]["timeframe"], "reason": call["reason"]}
+            if call is not None
+            else {"tool": "none", "timeframe": None, "reason": "the memo answers it"}
+        )
     else:
         raise ValueError(f"the offline model has no policy for the output {name!r}")
     return AIMessage(

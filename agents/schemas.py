@@ -136,3 +136,16 @@ class DecisionDraft(BaseModel):
     triggers: list[str]
     rationale: str
     dissent: list[str]
+
+
+class LookUp(BaseModel):
+    """A seat's look-up before it answers a clarify: which tool to call (``tools.lc_tools``) and
+    on which timeframe, or ``none`` when the memo already answers the question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: Literal["technical_indicators", "none"]
+    timeframe: Literal["1h", "4h", "1d"] | None = Field(
+        description="the bars the tool reads, or null for no look-up"
+    )
+    reason: str = Field(description="why this look-up answers the question")

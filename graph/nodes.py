@@ -26,13 +26,22 @@ from agents import prompts
 from agents.desk_limits import desk_limits
 from agents.llm import prompt_hash
 from agents.roles import RoleSpec, Roster
-from agents.schemas import DecisionDraft, Interrupt, Outcome, Resolution, Review, Turn, TurnDraft
+from agents.schemas import (
+    DecisionDraft,
+    Interrupt,
+    LookUp,
+    Outcome,
+    Resolution,
+    Review,
+    Turn,
+    TurnDraft,
+)
 from decisions.journal import journal_entry, write_journal
 from decisions.manage import ManagePlan
 from decisions.schema import Decision, GateResult
 from exchange.clock import exchange_now_ns, is_clocked
 from exchange.executor import ExecutionReport
-from graph import errors, protocol
+from graph import errors, lookups, protocol
 from graph.ailog import redact_obj, stage_for
 from graph.calls import Asked, Timings, ask, merge_usage, start_meter
 from graph.context import MeetingContext, coerce_context
@@ -218,6 +227,7 @@ def desk_for(ctx: MeetingContext) -> dict[str, float]:
         max_stop_atr=lim.max_stop_atr,
         min_reward_risk=lim.min_reward_risk,
         leverage_cap=lim.leverage_cap,
+        min_confidence=lim.min_confidence,
     )
 
 
@@ -568,10 +578,14 @@ def _answer_for(
         messages = prompts.resolve_messages(
             role, memo.symbol, memo_block, own, intr, _context_blocks(ctx, roster, state)
         )
+        looked: dict[str, Any] = {}
+        if intr["kind"] == "clarify":  # answered by a tool call (graph.lookups)
+            messages, looked = _with_lookup(ctx, services, state, role.id, messages)
         a = ask(
             ctx, services, state, node="resolve", role_id=role.id, schema=Resolution,
             messages=messages,
         )  # fmt: skip
+        a.usage = merge_usage(looked, a.usage) if looked else a.usage
         out.append((intr, a, messages, own))
         res = a.answer.value
         if isinstance(res, Resolution) and res.outcome != "answered":
@@ -580,6 +594,28 @@ def _answer_for(
                 own = {**own, **view, "argument": res.answer,
                        "evidence": res.evidence or list(own.get("evidence", []))}  # fmt: skip
     return out
+
+
+def _with_lookup(
+    ctx: MeetingContext,
+    services: MeetingServices,
+    state: MeetingState,
+    role_id: str,
+    messages: list[Any],
+) -> tuple[list[Any], dict[str, Any]]:
+    """The clarify's prompt with the seat's look-up result (``graph.lookups``), and the usage
+    of asking which look-up."""
+    a = ask(
+        ctx, services, state, node="resolve", role_id=role_id, schema=LookUp,
+        messages=lookups.lookup_messages(messages),
+    )  # fmt: skip
+    if not isinstance(a.answer.value, LookUp):
+        return messages, a.usage
+    at = parse_utc(state["at"])
+    symbol = state["memo"]["symbol"]
+    tools = lookups.seat_tools(market_for(ctx, services, symbol, at), at)
+    looked = lookups.run_lookup(a.answer.value, tools, symbol, state["at"])
+    return (lookups.with_result(messages, looked) if looked else messages), a.usage
 
 
 def resolve(state: MeetingState, ctx: MeetingContext, services: MeetingServices) -> Step:

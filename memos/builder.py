@@ -453,11 +453,23 @@ class _Builder:
         self.bias = (score, direction, strength)
         n_recent = int((ages <= cfg.no_news_hours).sum()) if len(ages) else 0
         n24 = int((ages <= 24.0).sum()) if len(ages) else 0
+        own24 = sum(
+            1
+            for i, age in zip(items.tolist(), ages.tolist(), strict=True)
+            if age <= 24.0 and self.market.news_items[i].symbols
+        )
         self.fact(
             m.F_NEWS_COUNT,
             "news",
             f"{n24} headline(s) in the last 24h about {sym} or the crypto market in general",
             float(n24),
+            "news",
+        )
+        self.fact(
+            m.F_NEWS_SYMBOL_COUNT,
+            "news",
+            f"{own24} of those headline(s) name {sym} itself (the rest are market-wide)",
+            float(own24),
             "news",
         )
         if n_recent == 0:
@@ -522,6 +534,20 @@ class _Builder:
             )
             return None
         c, beta, k = corr_beta(x, y)
+        btc = self.market.base(BTC)
+        nb = btc.closed(self.at_ns)
+        kb = btc.closed(self.at_ns - int(24 * HOUR_NS))
+        if nb > 0 and kb > 0:
+            self.h.add(btc.ts[nb - 1 : nb], btc.close[nb - 1 : nb], btc.ts[kb - 1 : kb])
+            self.h.add(btc.close[kb - 1 : kb])
+            b24 = float(btc.close[nb - 1]) / float(btc.close[kb - 1]) - 1.0
+            self.fact(
+                m.F_BTC_RET_24H,
+                "correlation",
+                f"BTCUSDT moved {_pct(b24)} over the last 24h (cross-asset context at the desk's horizon)",
+                b24,
+                f"candles:{BTC}_{btc.timeframe}",
+            )
         src = f"candles:{sym}_{base.timeframe}+{BTC}_{base.timeframe}"
         win = _window(cfg.vol_window_hours)
         if c == c:

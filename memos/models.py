@@ -40,11 +40,13 @@ F_RESISTANCE = "tech.resistance"  # highest high of the lookback
 # news
 F_NEWS_BIAS = "news.bias"  # decayed sentiment score in [-1, 1]
 F_NEWS_COUNT = "news.count_24h"
+F_NEWS_SYMBOL_COUNT = "news.symbol_count_24h"  # headlines in 24h naming the symbol itself
 F_NEWS_TOP = "news.top_{i}"  # news.top_1 .. news.top_5: a headline, value = decayed score
 # correlation (absent for BTCUSDT itself)
 F_BTC_CORR = "corr.btc_corr"
 F_BTC_BETA = "corr.btc_beta"
 F_BTC_LEAD = "corr.btc_lead_lag"  # value = signed predicted next move strength
+F_BTC_RET_24H = "corr.btc_return_24h"  # BTC's own return over the last 24h (cross-asset context)
 
 # signal names
 S_TREND = "trend"

@@ -16,6 +16,7 @@ def _for(lim: RiskLimits) -> dict[str, float]:
         max_stop_atr=lim.max_stop_atr,
         min_reward_risk=lim.min_reward_risk,
         leverage_cap=lim.leverage_cap,
+        min_confidence=lim.min_confidence,
     )
 
 
@@ -31,6 +32,8 @@ def test_the_seats_default_is_the_desk_under_the_gates_default_limits() -> None:
         ({"min_stop_atr": 0.2, "max_stop_atr": 1.0}, {"stop_atr": 1.0, "max_stop_atr": 1.0}),
         ({"min_reward_risk": 3.0}, {"min_reward_risk": 3.0}),
         ({"max_leverage": 50.0}, {"max_leverage": 20.0}),
+        ({"min_confidence": 0.6}, {"min_confidence": 0.6}),
+        ({"min_stop_atr": 2.0, "max_stop_atr": 4.0}, {"min_stop_atr": 2.0}),
     ],
 )
 def test_the_desk_stays_inside_the_gates_limits(

@@ -15,10 +15,12 @@ ROSTER = load_roster()
 
 
 def memo(trend: str = "up", *, unknowns: tuple[str, ...] = (), **values: Any) -> Memo:
+    sg = {"up": 1, "down": -1}.get(trend, 0)
     base: dict[str, Any] = {
         "market.price": 100.0, "market.atr_14": 1.0, "market.atr_pct": 0.01,
-        "market.realized_vol_24h": 0.5, "market.return_1h": 0.004, "market.return_24h": 0.02,
-        "tech.trend": trend, "tech.rsi_14": 55.0, "tech.macd_hist": 0.2,
+        "market.realized_vol_24h": 0.5, "market.return_1h": 0.004 * sg,
+        "market.return_24h": 0.02 * sg, "market.return_7d": 0.05 * sg,
+        "tech.trend": trend, "tech.rsi_14": 50.0 + 5 * sg, "tech.macd_hist": 0.2 * sg,
         "tech.support": 90.0, "tech.resistance": 112.0, "news.bias": 0.1, "news.count_24h": 8.0,
     }  # fmt: skip
     base.update(values)
@@ -90,20 +92,31 @@ def test_a_stop_wider_than_k_atr_draws_a_veto_and_the_revision_fits() -> None:
     assert res["outcome"] == "revised" and 100.0 - res["stop_loss"] <= 3.0
 
 
-def test_an_unknown_draws_a_clarify_answered_by_the_owner() -> None:
-    m = memo("up", unknowns=("news.none_24h",), **{"news.count_24h": 0.0})
-    turns = [{"id": "market_analyst#1", "role": "market_analyst", "stance": "FLAT", "confidence": 0.4,
-              "horizon": "4h", "evidence": ["market.return_24h"], "entry": None, "stop_loss": None, "take_profit": None}]  # fmt: skip
+def test_a_technical_call_draws_a_clarify_answered_by_a_tool_call() -> None:
+    m = memo("up")
+    tech = {"id": "technical_analyst#1", "role": "technical_analyst", "stance": "LONG", "confidence": 0.62,
+            "horizon": "24h", "evidence": ["tech.trend"], "entry": 100.0, "stop_loss": 98.5, "take_profit": 103.0}  # fmt: skip
     out = policies.review({"id": "risk_manager", "lens": "risk"},
-                          data(m, turns=turns, may_raise=["clarify"], lenses={"market_analyst": "market"}))  # fmt: skip
-    assert [(i["kind"], i["evidence"]) for i in out] == [("clarify", ["news.none_24h"])]
-    res = policies.resolve(
-        {"id": "market_analyst", "lens": "market"}, data(m, own_turn=turns[0], interrupt=out[0])
-    )
-    assert res["outcome"] == "answered" and "news.none_24h is unknown" in res["answer"]
+                          data(m, turns=[tech], may_raise=["clarify"], lenses={"technical_analyst": "technical"}))  # fmt: skip
+    assert [(i["kind"], i["proposal"]) for i in out] == [("clarify", "timeframe=4h")]
+    asked = data(m, own_turn=tech, interrupt=out[0])
+    call = policies.lookup({"id": "technical_analyst", "lens": "technical"}, asked)
+    assert call is not None and call["name"] == "technical_indicators"
+    assert call["args"] == {"symbol": "SOLUSDT", "at": "2023-04-19T12:00:00Z", "timeframe": "4h"}
+    seat = {"id": "technical_analyst", "lens": "technical"}
+    up = policies.resolve(seat, {**asked, "tool_result": {"timeframe": "4h", "trend": "up"}})
+    down = policies.resolve(seat, {**asked, "tool_result": {"timeframe": "4h", "trend": "down"}})
+    assert up["outcome"] == "revised" and up["confidence"] > 0.62  # the 4h chart agrees
+    assert down["stance"] == "FLAT" or down["confidence"] < 0.62  # the 4h chart disagrees
+    assert "Looked up the 4h chart" in up["answer"] and "tech.trend" in up["evidence"]
+    # asked once: the same seat does not ask that role again this meeting
+    again = policies.review({"id": "risk_manager", "lens": "risk"},
+                            data(m, turns=[tech], may_raise=["clarify"], lenses={"technical_analyst": "technical"},
+                                 interrupts=[{**out[0], "by": "risk_manager", "target_role": "technical_analyst"}]))  # fmt: skip
+    assert again == []
 
 
-def test_conflicting_horizons_draw_a_reframe_from_the_chair() -> None:
+def test_conflicting_horizons_draw_a_reframe_to_the_desks_horizon() -> None:
     m = memo("flat")
     turns = [
         {"id": "market_analyst#1", "role": "market_analyst", "stance": "SHORT", "confidence": 0.6, "horizon": "24h",
@@ -115,27 +128,76 @@ def test_conflicting_horizons_draw_a_reframe_from_the_chair() -> None:
         {"id": "cto", "lens": "chair"}, data(m, turns=turns, may_raise=["reframe"])
     )
     assert [(i["kind"], i["target"], i["proposal"]) for i in out] == [
-        ("reframe", "market_analyst#1", "horizon=4h")
+        ("reframe", "technical_analyst#1", "horizon=24h")
     ]
+    res = policies.resolve({"id": "technical_analyst", "lens": "technical"},
+                           data(m, own_turn=turns[1], interrupt=out[0]))  # fmt: skip
+    assert res["outcome"] == "revised" and res["horizon"] == "24h"
 
 
-def test_the_chair_weighs_confidence_and_role_weights_and_sets_levels_from_atr() -> None:
+def _risk_turn(line: str) -> dict[str, Any]:
+    return {"id": "risk_manager#1", "role": "risk_manager", "stance": "FLAT", "confidence": 0.5,
+            "horizon": "24h", "argument": f"Limits.\n{line}", "evidence": ["market.atr_14"]}  # fmt: skip
+
+
+def test_the_chair_weighs_the_analysts_and_takes_levels_from_the_seats() -> None:
     m = memo("up")
     turns = [
-        {"id": "a#1", "role": "a", "stance": "LONG", "confidence": 0.8, "horizon": "4h", "argument": "", "evidence": []},
-        {"id": "b#1", "role": "b", "stance": "SHORT", "confidence": 0.6, "horizon": "4h", "argument": "", "evidence": []},
+        {"id": "a#1", "role": "a", "stance": "LONG", "confidence": 0.8, "horizon": "24h", "argument": "", "evidence": [],
+         "entry": 100.0, "stop_loss": 97.8, "take_profit": 106.0},
+        {"id": "b#1", "role": "b", "stance": "SHORT", "confidence": 0.7, "horizon": "24h", "argument": "", "evidence": [],
+         "entry": 100.0, "stop_loss": 102.0, "take_profit": 96.0},
+        _risk_turn("constraints: stand_aside=0 stop_floor_atr=1.00 stop_cap_atr=3.00 max_risk=1.00 max_leverage=5"),
     ]  # fmt: skip
     seat = {"id": "cto", "lens": "chair"}
+    kw = {"risk_role": "risk_manager"}
     even = DecisionDraft(
-        **policies.decide(seat, data(m, turns=turns, weights={"a": 1.0, "b": 1.0}))
+        **policies.decide(seat, data(m, turns=turns, weights={"a": 1.0, "b": 1.0}, **kw))
     )
-    assert even.action == "FLAT"  # (0.8 - 0.6) / 2 = 0.1 is no edge
+    assert even.action == "FLAT" and "below" in even.rationale  # P(up) 0.55: no edge worth the gate
     tilted = DecisionDraft(
-        **policies.decide(seat, data(m, turns=turns, weights={"a": 1.0, "b": 0.2}))
+        **policies.decide(seat, data(m, turns=turns, weights={"a": 1.0, "b": 0.2}, **kw))
     )
     assert tilted.action == "LONG" and tilted.entry == 100.0
-    assert tilted.stop_loss == 98.5 and tilted.take_profit == 103.0  # 1.5 ATR, 2R
+    assert (tilted.stop_loss, tilted.take_profit) == (97.8, 106.0)  # a's proposal, cited
+    assert "levels from a" in tilted.rationale and tilted.confidence >= 0.56
     assert tilted.dissent and tilted.dissent[0].startswith("b: SHORT")
+    # the Risk Manager does not vote, it bounds: a stand-aside makes the same votes FLAT
+    aside = [
+        *turns[:2],
+        _risk_turn(
+            "constraints: stand_aside=1 stop_floor_atr=1.00 stop_cap_atr=3.00 max_risk=1.00 max_leverage=5"
+        ),
+    ]
+    out = DecisionDraft(
+        **policies.decide(seat, data(m, turns=aside, weights={"a": 1.0, "b": 0.2}, **kw))
+    )
+    assert out.action == "FLAT" and "stands aside" in out.rationale
+    # a floor wider than the proposal widens the stop (citing the Risk Manager)
+    floor = [
+        *turns[:2],
+        _risk_turn(
+            "constraints: stand_aside=0 stop_floor_atr=2.50 stop_cap_atr=3.00 max_risk=1.00 max_leverage=5"
+        ),
+    ]
+    wide = DecisionDraft(
+        **policies.decide(seat, data(m, turns=floor, weights={"a": 1.0, "b": 0.2}, **kw))
+    )
+    assert wide.stop_loss == 97.5 and wide.take_profit == 106.0 and "floor" in wide.rationale
+
+
+def test_the_chair_returns_flat_when_costs_eat_the_edge() -> None:
+    m = memo("up", **{"market.atr_14": 0.05, "market.atr_pct": 0.0005})
+    turns = [
+        {"id": "a#1", "role": "a", "stance": "LONG", "confidence": 0.6, "horizon": "24h", "argument": "", "evidence": [],
+         "entry": 100.0, "stop_loss": 99.9, "take_profit": 100.2},
+    ]  # fmt: skip
+    out = policies.decide({"id": "cto", "lens": "chair"}, data(m, turns=turns, weights={"a": 1.0}))
+    assert out["action"] == "FLAT" and "round-trip cost" in out["rationale"]
+    m2 = memo("up")
+    wide = [{**turns[0], "stop_loss": 98.0, "take_profit": 104.0}]
+    ok = policies.decide({"id": "cto", "lens": "chair"}, data(m2, turns=wide, weights={"a": 1.0}))
+    assert ok["action"] == "LONG" and "round-trip cost" in ok["rationale"]
 
 
 def test_review_output_validates_and_plain_text_calls_work() -> None:

@@ -46,5 +46,10 @@ def test_the_technical_analysts_stop_is_on_the_loss_side(
         else:
             facts[key] = {"value": level, "text": f"{key} {level}"}
     view = policies.opening_turn("technical", d)
-    assert view["stance"] == ("LONG" if trend == "up" else "SHORT")
+    want = "LONG" if trend == "up" else "SHORT"
+    in_the_way = resistance if trend == "up" else support
+    if in_the_way is not None and abs(in_the_way - 100.0) < 0.5:  # no room: the view halves
+        assert view["stance"] in (want, "FLAT")
+    else:
+        assert view["stance"] == want
     _side_ok(view)

@@ -37,7 +37,7 @@ def test_meet_json_is_one_object_with_the_run_dir(home: Path) -> None:
     }
     assert out["execution"]["status"] == "FILLED"  # the CLI fed the next 1m bar
     assert out["execution"]["fills"][0]["ts"] == AT
-    assert {i["kind"] for i in out["interrupts"]} >= {"veto_to_revise"}
+    assert {i["kind"] for i in out["interrupts"]} >= {"clarify"}  # the 4h look-up
     assert (Path(out["run_dir"]) / "ailog.ndjson").exists()
     assert out["meeting_html"] == str(Path(out["run_dir"]) / "meeting.html")
     assert Path(out["meeting_html"]).exists()

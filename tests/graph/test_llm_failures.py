@@ -413,12 +413,13 @@ def test_the_seats_of_one_step_call_their_models_together(llm_meet: Meet) -> Non
 
 
 def test_an_answer_that_fails_twice_closes_the_interrupt_as_abstained(llm_meet: Meet) -> None:
-    """SOLUSDT at noon: the Risk Manager vetoes the Technical Analyst's stop. The analyst's
-    answer (its third request: opening turn, review, answer) is malformed twice."""
-    script: list[Any] = ["clean", "clean", "malformed", "malformed"]
+    """SOLUSDT at noon: the Risk Manager asks the Technical Analyst for the 4h chart (a clarify).
+    The analyst's answer (its fourth request: opening turn, review, look-up, answer) is
+    malformed twice."""
+    script: list[Any] = ["clean", "clean", "clean", "malformed", "malformed"]
     with serve("openai", by_seat={"technical_analyst": script}) as srv:
         r = llm_meet(srv)
-    veto = next(i for i in r.interrupts if i["kind"] == "veto_to_revise")
+    veto = next(i for i in r.interrupts if i["kind"] == "clarify")
     assert veto["status"] == "abstained" and veto["outcome"] is None
     assert veto["resolution"].startswith("ABSTAINED") and veto["revised_turn"] is None
     assert any(a["node"] == "resolve" and a["role"] == "technical_analyst" for a in r.abstained)

@@ -14,7 +14,9 @@ from graph.ailog import MAX_EXPLANATION, REQUIRED_FIELDS, STAGES, read_ailog
 from graph.context import MeetingContext
 from graph.meeting import build_meeting_graph, graph, run_meeting
 from graph.services import MeetingServices, register_services, unregister_services
+from memos.builder import build_memo
 from memos.market import MarketData
+from memos.models import F_VOL
 from tests.graph.conftest import DAY, SYMBOLS
 
 pytestmark = pytest.mark.data
@@ -50,7 +52,22 @@ def test_all_four_interrupt_kinds_occur_on_one_day(meet: Any) -> None:
             kinds.update(i["kind"] for i in r.interrupts if i["status"] == "resolved")
             for i in r.interrupts:
                 assert i["resolution"], i  # every interrupt says what became of it
+    # a veto needs a breached constraint: on a calm day the Technical Analyst's stops sit inside
+    # the Risk Manager's band, so the same hours are met again in a hot market (realised vol
+    # 120 %) under a gate whose minimum stop is 1.5 ATR: the Risk Manager's floor widens to
+    # 2 ATR, past the Technical Analyst's 1.5 ATR stops
+    hot = {"run_id": "hot", "journal": False, "risk_limits": {"min_stop_atr": 1.5}}
+    for symbol in SYMBOLS:
+        for hour in range(0, 24, 3):
+            r = meet(symbol, f"{DAY}T{hour:02d}:00:00Z", hot, memo_builder=_hot_memo)
+            kinds.update(i["kind"] for i in r.interrupts if i["status"] == "resolved")
     assert set(kinds) == set(INTERRUPT_KINDS), kinds
+
+
+def _hot_memo(symbol: str, at: Any, **kw: Any) -> Any:
+    memo = build_memo(symbol, at, **kw)
+    facts = [f.model_copy(update={"value": 1.2}) if f.id == F_VOL else f for f in memo.facts]
+    return memo.model_copy(update={"facts": facts})
 
 
 def test_same_inputs_give_a_byte_identical_journal(real_market: MarketData, tmp_path: Path) -> None:

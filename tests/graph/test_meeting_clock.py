@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from agents.offline import OfflineChatModel, policy_responder
 from exchange.types import OrderRequest, OrderType, Side
 from exchange.virtual import VirtualExchange
 from graph.ailog import read_ailog
@@ -100,6 +101,24 @@ def test_a_stale_memo_is_denied_before_the_gate_sizes_anything(meet: Any) -> Non
 
     r = meet(SYM, AT, {"run_id": "stale", "journal": False}, memo_builder=stale_memo)
 
+    # the Risk Manager stands aside on the stale data itself, citing it; the CTO returns FLAT
+    [risk] = [t for t in r.turns if t["role"] == "risk_manager"]
+    assert "stand_aside=1" in risk["argument"] and U_STALE in risk["evidence"]
+    assert r.decision["action"] == "FLAT" and "stale data" in r.decision["rationale"]
+    assert r.execution["status"] == "NOT_EXECUTED"
+
+
+def test_a_stale_memo_is_denied_by_the_gate_even_when_the_desk_wants_to_trade(meet: Any) -> None:
+    """The gate keeps R00 as a guard: a chair that ignores the Risk Manager is still stopped."""
+
+    def stale_memo(symbol: str, at: pd.Timestamp, **kw: Any) -> Any:
+        memo = build_memo(symbol, at, **kw)
+        stale = Unknown(id=U_STALE, kind="stale", text="latest bar closed 3h before the meeting")
+        return memo.model_copy(update={"unknowns": [*memo.unknowns, stale]})
+
+    r = meet(SYM, AT, {"run_id": "stale", "journal": False}, memo_builder=stale_memo,
+             chat_models={"cto": _deaf_chair()})  # fmt: skip
+
     assert r.decision["action"] == "SHORT"  # the desk still wanted to trade
     assert r.gate["verdict"] == "DENIED" and r.gate["plan"] is None
     [reason] = [x for x in r.gate["reasons"] if x["rule"] == "R00_market"]
@@ -136,3 +155,19 @@ def test_an_exchange_that_moved_past_the_meeting_after_the_gate_gets_no_order(
         "2023-04-19T12:00:00Z; an order now would land in the exchange's future"
     )
     assert step.output["exchange_sync"]["status"] == "past"
+
+
+def _deaf_chair() -> OfflineChatModel:
+    """A CTO that does not hear the Risk Manager's stand-aside (it reads every prompt with the
+    stand-aside lifted): the gate must stop its trade on its own."""
+
+    def respond(messages: list[Any], tools: list[dict[str, Any]], choice: Any) -> Any:
+        deaf = [
+            m.model_copy(
+                update={"content": str(m.content).replace("stand_aside=1", "stand_aside=0")}
+            )
+            for m in messages
+        ]
+        return policy_responder(deaf, tools, choice)
+
+    return OfflineChatModel(responder=respond)

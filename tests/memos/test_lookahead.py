@@ -139,3 +139,31 @@ def test_a_headline_is_seen_from_its_timestamp_on(real_frames) -> None:
     on = build_memo("ETHUSDT", ts, market=md)
     assert all("Ethereum hacked" not in f.text for f in before.facts)
     assert any('"Ethereum hacked"' in f.text for f in on.facts)
+
+
+def test_btcs_24h_move_and_the_news_scope_use_only_the_past(real_frames, real_market) -> None:
+    """The cross-asset fact is BTC's close at `at` over its close 24h before, both from bars
+    closed by `at`; the symbol-specific headline count sees a headline from its timestamp on;
+    and neither moves when everything after `at` changes."""
+    frames, news = real_frames
+    at = pd.Timestamp("2023-04-20T12:30:00Z")
+    memo = build_memo("ETHUSDT", at, market=real_market)
+    btc = frames["BTCUSDT"]
+    now = btc.loc[: at - MIN].iloc[-1]["close"]  # the 12:29 bar closes at 12:30
+    ago = btc.loc[: at - pd.Timedelta(hours=24) - MIN].iloc[-1]["close"]
+    assert memo.value(m.F_BTC_RET_24H) == pytest.approx(now / ago - 1, rel=1e-6)
+    later = build_memo("ETHUSDT", at, market=_perturbed(frames, news, at, "change", seed=7))
+    for fid in (m.F_BTC_RET_24H, m.F_NEWS_SYMBOL_COUNT):
+        assert later.value(fid) == memo.value(fid), fid
+    own = memo.value(m.F_NEWS_SYMBOL_COUNT)
+    assert own is not None and own <= (memo.value(m.F_NEWS_COUNT) or 0)
+    ts = at + pd.Timedelta(minutes=30)
+    extra = pd.DataFrame(
+        {"ts": [ts], "title": ["Ethereum upgrade ships"], "source": "x.example", "url": "u",
+         "symbols": [["ETHUSDT"]]}
+    )  # fmt: skip
+    small = {s: frames[s].loc["2023-04-10":"2023-04-21"] for s in ("BTCUSDT", "ETHUSDT")}
+    md = MarketData(candles=small, news=pd.concat([news, extra], ignore_index=True))
+    before = build_memo("ETHUSDT", ts - pd.Timedelta(seconds=1), market=md)
+    on = build_memo("ETHUSDT", ts, market=md)
+    assert on.value(m.F_NEWS_SYMBOL_COUNT) == (before.value(m.F_NEWS_SYMBOL_COUNT) or 0) + 1
