@@ -31,6 +31,17 @@ GEMINI = "google_genai:gemini-2.5-flash"
 SEATS = ("market_analyst", "technical_analyst", "risk_manager", "cto")
 
 
+def _opening_seats() -> int:
+    """How many seats speak in the meeting's first parallel step."""
+    from agents.roles import load_roster
+
+    roster = load_roster()
+    return len(roster.analysts) + (0 if roster.risk.reads_turns else 1)
+
+
+OPENING = _opening_seats()
+
+
 @pytest.fixture(autouse=True)
 def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GOOGLE_API_KEY", "REDIS_URL"):
@@ -177,7 +188,8 @@ def test_a_persistent_500_is_retried_then_ends_the_meeting_with_exit_3(
         srv.state.by_seat = {"*": [("status", 500)] * 100}
         with pytest.raises(MeetingFailed) as info:
             llm_meet(srv, model, llm_max_retries=2)
-    assert srv.calls == 2 * 3  # both analysts, 1 try + 2 retries each
+    assert OPENING == 3  # both analysts and the Risk Manager beside them
+    assert srv.calls == OPENING * 3  # every opening seat: 1 try + 2 retries, then it ends
     assert info.value.record["attempts"] == 3
     _assert_failed_cleanly(info.value, aq_home / "runs" / "llm", "server_error")
 
@@ -193,7 +205,7 @@ def test_a_server_that_never_answers_times_out_per_the_setting(
             llm_meet(srv, model, llm_timeout=0.5, llm_max_retries=1)
         took = time.monotonic() - t0
     assert took < 3.5, took  # 2 attempts x 0.5 s (+ backoff), not 60 s x 3
-    assert srv.calls == 2 * 2
+    assert srv.calls == OPENING * 2  # every opening seat: 2 attempts
     _assert_failed_cleanly(info.value, aq_home / "runs" / "llm", "timeout")
 
 
@@ -352,7 +364,7 @@ def test_a_server_that_rejects_json_schema_gets_json_mode(
         r = llm_meet(srv)
     assert r.status == "done" and _same(r.decision, offline_decision)
     kinds = [(q.body.get("response_format") or {}).get("type") for q in srv.requests]
-    assert kinds[0] == "json_schema" and kinds.count("json_schema") <= 2  # once per analyst
+    assert kinds[0] == "json_schema" and kinds.count("json_schema") <= OPENING  # once per opening seat
     assert kinds[-1] == "json_object"
     methods = {x["input"]["method"] for x in _ailog(r) if x.get("kind") == "llm_call"}
     assert methods == {"json_mode"}
