@@ -24,7 +24,7 @@ from tools.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.data
 
-REFERENCE = "1d9a83c95e93be063e02ee5d95ff19532643ae07"  # main before the replay speed work
+REFERENCE = "99e67ac7ac4a99ad1cf986f734fef73fb28a3dd6"  # issue 8's lenses and the Risk Manager beside the analysts
 CODE_IDENTITY = ("git_commit", "config_id")
 
 RUN = """
