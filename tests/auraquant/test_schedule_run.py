@@ -243,9 +243,12 @@ def test_ctrl_c_during_steps_stops_cleanly_and_a_restart_finishes_without_double
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if db.exists():
-            with sqlite3.connect(db) as c:
-                if c.execute("SELECT COUNT(*) FROM schedule_meetings").fetchone()[0]:
-                    break
+            try:
+                with sqlite3.connect(db) as c:
+                    if c.execute("SELECT COUNT(*) FROM schedule_meetings").fetchone()[0]:
+                        break
+            except sqlite3.OperationalError:  # the file exists, its tables not yet
+                pass
         time.sleep(0.05)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=30)
