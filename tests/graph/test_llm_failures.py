@@ -364,7 +364,8 @@ def test_a_server_that_rejects_json_schema_gets_json_mode(
         r = llm_meet(srv)
     assert r.status == "done" and _same(r.decision, offline_decision)
     kinds = [(q.body.get("response_format") or {}).get("type") for q in srv.requests]
-    assert kinds[0] == "json_schema" and kinds.count("json_schema") <= OPENING  # once per opening seat
+    # once per opening seat
+    assert kinds[0] == "json_schema" and kinds.count("json_schema") <= OPENING
     assert kinds[-1] == "json_object"
     methods = {x["input"]["method"] for x in _ailog(r) if x.get("kind") == "llm_call"}
     assert methods == {"json_mode"}
