@@ -109,6 +109,8 @@ def main() -> None:
         print(json.dumps({"error": "real data not found: set AURAQUANT_DATA"}))
         sys.exit(2)
     market = MarketData.from_csv_dir(data, [SYMBOL, "BTCUSDT"]).warm([SYMBOL], "1h")
+    from agents.roles import load_roster
+
     roster = _risk_beside_analysts() if args.risk_beside_analysts else None
     one(market, args.at, 0.0, True, home, roster)  # warm imports and model objects
     conc = one(market, args.at, args.delay, True, home, roster)
@@ -117,7 +119,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "llm_latency",
         "symbol": SYMBOL, "at": args.at, "delay_per_call_s": args.delay,
-        "risk_reads_turns": roster is None or roster.risk.reads_turns,
+        "risk_reads_turns": (roster or load_roster()).risk.reads_turns,
         "concurrent": conc, "sequential": seq,
         "speedup": round(seq["wall_s"] / conc["wall_s"], 2),
         "target_wall_s": round(target, 2),
